@@ -1,0 +1,65 @@
+# Tasks for readers, learners and instructors. Every target sets up what it needs first.
+#   make book    virtual environment + pinned packages + the site in _build/html
+#   make test    the instructors' suite: graded tests on solutions/, the suite's self-checks,
+#                the book build and the browser test
+#   make grade   the learners' command: tests on exercises/ and a score table
+#   make serve   serve the built site on http://127.0.0.1:8000
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+# pip warns about every unreadable extra index on some machines; keep its real errors only.
+PIP_QUIET := 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+MATHJAX := assets/mathjax/tex-chtml.js
+PORT ?= 8000
+
+.PHONY: setup book test grade serve lint clean lock
+
+setup: $(STAMP) $(MATHJAX)
+
+$(STAMP): requirements.txt pyproject.toml
+	@echo "==> Creating the virtual environment $(VENV) and installing pinned packages (requirements.txt)"
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt $(PIP_QUIET)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . $(PIP_QUIET)
+	@touch $(STAMP)
+
+$(MATHJAX): package.json package-lock.json scripts/vendor_static.py | $(STAMP)
+	@echo "==> Installing MathJax from npm and copying it into assets/ so the site renders math offline"
+	npm ci --no-audit --no-fund --loglevel=error
+	$(BIN)/python scripts/vendor_static.py
+
+book: setup
+	@echo "==> Building the site (every page executed, warnings are errors)"
+	@start=$$(date +%s); \
+	$(BIN)/jupyter-book build . --builder html -W -n --keep-going || exit $$?; \
+	echo "==> Site built in $$(( $$(date +%s) - start )) s: open _build/html/index.html, or run 'make serve'"
+
+test: book
+	@echo "==> Instructor suite: graded tests on solutions/, self-checks, site checks, browser test"
+	$(BIN)/python -m pytest --impl solutions tests checks -rs
+	@echo "==> All checks passed. Browser screenshots: _build/screenshots/"
+
+grade: $(STAMP)
+	@$(BIN)/python -m grading --impl $(or $(IMPL),exercises)
+
+serve:
+	@test -f _build/html/index.html || { echo "No site yet: run 'make book' first."; exit 1; }
+	@echo "==> Serving _build/html on http://127.0.0.1:$(PORT) (Ctrl-C stops)"
+	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check course grading solutions exercises tests checks scripts
+
+lock:
+	@echo "==> Re-pinning requirements.txt from a fresh environment"
+	rm -rf /tmp/course-lock && $(PYTHON) -m venv /tmp/course-lock
+	/tmp/course-lock/bin/pip install --quiet -e '.[book,dev]'
+	/tmp/course-lock/bin/pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' > requirements.txt
+
+clean:
+	rm -rf _build assets/mathjax

@@ -1,0 +1,109 @@
+"""The claims ledger: the news articles' claims, kept as data in ``course/data/claims.yaml``.
+
+The first chapter renders the ledger; the closing chapter fills each claim's verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+VERDICTS = ("pending", "accurate", "simplified", "misleading", "wrong", "unverifiable")
+
+
+@dataclass(frozen=True)
+class Article:
+    """A news article the course starts from: its bibliography key and a short label."""
+
+    key: str
+    bibkey: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of the ledger.
+
+    Attributes:
+        id: a short identifier, also the anchor of its verdict in the closing chapter.
+        claim: the claim, paraphrased.
+        phrase: a short quotation from the article.
+        articles: keys of the articles that make the claim ("A", "B").
+        quantity: what is claimed, as numbers with a unit.
+        topic: the topic module whose chapter tests the claim.
+        status: one of ``VERDICTS``.
+    """
+
+    id: str
+    claim: str
+    phrase: str
+    articles: tuple[str, ...]
+    quantity: dict[str, Any] = field(default_factory=dict)
+    topic: str = "news"
+    status: str = "pending"
+
+
+def _load() -> dict[str, Any]:
+    text = resources.files("course").joinpath("data/claims.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+@cache
+def articles() -> dict[str, Article]:
+    """The source articles, keyed "A", "B"."""
+    return {key: Article(key=key, **fields) for key, fields in _load()["articles"].items()}
+
+
+@cache
+def claims() -> tuple[Claim, ...]:
+    """Every claim of the ledger, in the order of the file; checks articles, topics and statuses."""
+    known_articles = articles()
+    out = []
+    for fields in _load()["claims"]:
+        item = Claim(**{**fields, "articles": tuple(fields["articles"])})
+        unknown = [a for a in item.articles if a not in known_articles]
+        if unknown:
+            raise ValueError(f"claim {item.id!r} names unknown articles {unknown}")
+        if item.status not in VERDICTS:
+            raise ValueError(f"claim {item.id!r} has status {item.status!r}, not one of {VERDICTS}")
+        out.append(item)
+    return tuple(out)
+
+
+def claim(claim_id: str) -> Claim:
+    """The claim called ``claim_id``."""
+    for item in claims():
+        if item.id == claim_id:
+            return item
+    raise KeyError(f"no claim {claim_id!r}; known: {', '.join(c.id for c in claims())}")
+
+
+def ledger_markdown(book_dir: str = ".") -> str:
+    """The ledger as a MyST Markdown table, for a chapter page to display.
+
+    Args:
+        book_dir: the folder of the page that displays the table (chapter pages are in
+            ``book/``); a claim's chapter is linked only once its page exists there.
+    """
+    from pathlib import Path
+
+    from course.topics import topic
+
+    rows = [
+        "| # | claim, paraphrased | in the article's words | source | tested in | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    known = articles()
+    for number, item in enumerate(claims(), start=1):
+        info = topic(item.topic)
+        chapter = f"{info.chapter}. {info.title}"
+        if (Path(book_dir) / f"{item.topic}.md").exists():
+            chapter = f"{{doc}}`{chapter} <{item.topic}>`"
+        sources = ", ".join(f"{a} {{cite:p}}`{known[a].bibkey}`" for a in item.articles)
+        claim, phrase = (text.replace("$", r"\$") for text in (item.claim, item.phrase))
+        rows.append(f"| {number} | {claim} | “{phrase}” | {sources} | {chapter} | {item.status} |")
+    return "\n".join(rows)

@@ -1,0 +1,1 @@
+"""Your work: one module per topic. `make grade` scores it."""

@@ -1,0 +1,128 @@
+"""Find and import the implementation under test, turning every failure into one clear line.
+
+``--impl`` chooses a folder of topic files: ``exercises`` (the default), ``solutions``, or any
+path. Each topic file is imported by path under a private module name, so two implementations
+can be loaded side by side and a broken file never stops the other topics from being graded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+import traceback
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NAMED_IMPLS = ("exercises", "solutions")
+
+
+class ImplError(Exception):
+    """The implementation folder itself is unusable (reported once, as a usage error)."""
+
+
+class TopicLoadError(Exception):
+    """One topic file could not be imported; the message is one line a learner can act on."""
+
+
+def resolve_impl(spec: str) -> Path:
+    """The folder named by ``--impl``: ``exercises``, ``solutions`` or a path to a folder."""
+    path = ROOT / spec if spec in NAMED_IMPLS else Path(spec).expanduser()
+    if not path.exists():
+        raise ImplError(f"--impl {spec}: there is no folder {path}")
+    if not path.is_dir():
+        raise ImplError(
+            f"--impl {spec}: {path} is a file; give the folder that holds the topic files"
+        )
+    return path.resolve()
+
+
+def _where(error: BaseException, path: Path) -> str:
+    """' (line N)' for the deepest traceback frame inside ``path``, or ''."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename) == path]
+    return f" (line {frames[-1].lineno})" if frames else ""
+
+
+def _import_file(path: Path, module_name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module
+
+
+_cache: dict[tuple[Path, str], ModuleType | TopicLoadError] = {}
+
+
+def load_topic(impl: Path, topic: str) -> ModuleType:
+    """Import ``<impl>/<topic>.py`` once and return it.
+
+    Raises:
+        TopicLoadError: the file is missing, has a syntax error, raises or exits on import,
+            or does not finish importing within the test time limit. The same error is
+            raised again for every later request, without re-importing.
+    """
+    key = (impl, topic)
+    if key not in _cache:
+        _cache[key] = _try_import(impl, topic)
+    result = _cache[key]
+    if isinstance(result, TopicLoadError):
+        raise result
+    return result
+
+
+def _try_import(impl: Path, topic: str) -> ModuleType | TopicLoadError:
+    path = impl / f"{topic}.py"
+    if not path.is_file():
+        return TopicLoadError(f"no file {topic}.py in {impl}: nothing to grade for '{topic}'")
+    tag = hashlib.sha1(str(impl).encode()).hexdigest()[:8]
+    try:
+        return _import_file(path, f"_graded_{tag}_{topic}")
+    except SyntaxError as error:
+        return TopicLoadError(
+            f"{path.name} line {error.lineno}: syntax error ({error.msg}); fix it to grade '{topic}'"
+        )
+    except KeyboardInterrupt:
+        raise
+    except pytest.fail.Exception as error:  # pytest-timeout fails the test that was importing
+        if "Timeout" in str(error):
+            return TopicLoadError(
+                f"{path.name} did not finish importing within the time limit: "
+                "is there a loop that never ends at the top level of the file?"
+            )
+        raise
+    except SystemExit as error:
+        return TopicLoadError(f"{path.name} called exit({error.code}) while being imported")
+    except BaseException as error:  # learners' code can raise anything
+        return TopicLoadError(
+            f"{path.name} raised {type(error).__name__} while being imported"
+            f"{_where(error, path)}: {error}"
+        )
+
+
+def topic_fixture(topic: str):
+    """A pytest fixture named after ``topic`` that returns the topic module under test.
+
+    Use it at module level of a graded test file: ``news = topic_fixture("news")``.
+    A topic file that cannot be imported fails each of its tests with one clear line.
+    """
+
+    @pytest.fixture(name=topic)
+    def _fixture(request: pytest.FixtureRequest) -> ModuleType:
+        from grading.plugin import IMPL_KEY
+
+        impl = request.config.stash[IMPL_KEY]
+        try:
+            return load_topic(impl, topic)
+        except TopicLoadError as error:
+            pytest.fail(f"cannot grade '{topic}': {error}", pytrace=False)
+
+    return _fixture

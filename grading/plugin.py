@@ -1,0 +1,117 @@
+"""The pytest plugin behind the grading contract (loaded by the repository's conftest.py).
+
+- ``--impl exercises|solutions|PATH`` picks the implementation (default: ``exercises``).
+- A graded test file sets ``TOPIC`` and ``POINTS``; each of its tests carries one
+  ``@pytest.mark.exercise(name)`` with a name from ``POINTS``.
+- A test that hits an unfinished stub reports "not implemented yet" instead of a traceback.
+- After the run, a score table per exercise and chapter; ``--grading-json FILE`` saves it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from grading.loader import ROOT, ImplError, resolve_impl
+from grading.report import TestOutcome, format_table, score, to_dict
+
+IMPL_KEY = pytest.StashKey[Path]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("grading", "course grading")
+    group.addoption(
+        "--impl",
+        default="exercises",
+        help="implementation to grade: 'exercises' (default), 'solutions', or a folder of topic files",
+    )
+    group.addoption("--grading-json", default=None, metavar="FILE", help="write the scores as JSON")
+    group.addoption("--no-score-table", action="store_true", help="do not print the score table")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        config.stash[IMPL_KEY] = resolve_impl(config.getoption("--impl"))
+    except ImplError as error:
+        raise pytest.UsageError(str(error)) from None
+    config.pluginmanager.register(Grader(config), "course-grader")
+
+
+def _impl_label(impl: Path) -> str:
+    try:
+        return f"{impl.relative_to(ROOT)}/"
+    except ValueError:
+        return str(impl)
+
+
+class Grader:
+    """Collects the outcome of every graded test and reports the scores."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.impl = config.stash[IMPL_KEY]
+        self.points: dict[str, dict[str, float]] = {}
+        self.outcomes: dict[str, TestOutcome] = {}
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        errors = []
+        for item in items:
+            module = getattr(item, "module", None)
+            topic = getattr(module, "TOPIC", None)
+            if topic is None:
+                continue
+            self.points[topic] = dict(module.POINTS)
+            marks = list(item.iter_markers("exercise"))
+            if len(marks) != 1 or not marks[0].args or marks[0].args[0] not in module.POINTS:
+                errors.append(
+                    f"{item.nodeid}: needs exactly one @pytest.mark.exercise(name) "
+                    f"with a name from POINTS ({', '.join(module.POINTS)})"
+                )
+                continue
+            self.outcomes[item.nodeid] = TestOutcome(item.nodeid, topic, marks[0].args[0])
+        if errors:
+            raise pytest.UsageError("graded tests without a valid exercise:\n" + "\n".join(errors))
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            self.outcomes.pop(item.nodeid, None)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        report = yield
+        outcome = self.outcomes.get(item.nodeid)
+        if outcome and call.excinfo is not None and call.excinfo.errisinstance(NotImplementedError):
+            report.longrepr = (
+                f"not implemented yet: {outcome.exercise}() in {_impl_label(self.impl)}"
+                f"{outcome.topic}.py still raises NotImplementedError"
+            )
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        outcome = self.outcomes.get(report.nodeid)
+        if outcome is None:
+            return
+        outcome.duration_s += report.duration
+        if report.failed or report.skipped:
+            outcome.passed, outcome.failed = False, True
+            outcome.message = outcome.message or str(report.longreprtext).strip()
+        elif report.when == "call" and not outcome.failed:
+            outcome.passed = True
+
+    def _scores(self):
+        return score(list(self.outcomes.values()), self.points)
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if not self.outcomes or self.config.getoption("--no-score-table"):
+            return
+        terminalreporter.write_sep("=", "score")
+        terminalreporter.write_line(format_table(self._scores(), _impl_label(self.impl)))
+
+    def pytest_sessionfinish(self) -> None:
+        target = self.config.getoption("--grading-json")
+        if target:
+            data = to_dict(self._scores(), _impl_label(self.impl))
+            Path(target).write_text(json.dumps(data, indent=2), encoding="utf-8")

@@ -1,0 +1,1 @@
+"""Reference implementations of the exercises, one module per topic (the book imports these)."""
