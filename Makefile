@@ -39,6 +39,8 @@ book: setup
 	echo "==> Site built in $$(( $$(date +%s) - start )) s: open _build/html/index.html, or run 'make serve'"
 
 test: book
+	@echo "==> Lint (ruff)"
+	$(BIN)/ruff check --quiet . && $(BIN)/ruff format --check --quiet .
 	@echo "==> Instructor suite: graded tests on solutions/, self-checks, site checks, browser test"
 	$(BIN)/python -m pytest --impl solutions tests checks -rs
 	@echo "==> All checks passed. Browser screenshots: _build/screenshots/"
@@ -53,7 +55,7 @@ serve:
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check course grading solutions exercises tests checks scripts
+	$(BIN)/ruff format --check .
 
 lock:
 	@echo "==> Re-pinning requirements.txt from a fresh environment"

@@ -39,7 +39,9 @@ def test_page_is_built(page):
 
 @pytest.mark.parametrize("page", toc_pages())
 def test_page_loads_nothing_from_other_hosts(page):
-    remote = re.findall(r'<(?:script|link|img|iframe|source)[^>]+(?:src|href)="(https?://[^"]+)"', page_html(page))
+    remote = re.findall(
+        r'<(?:script|link|img|iframe|source)[^>]+(?:src|href)="(https?://[^"]+)"', page_html(page)
+    )
     # <link rel="canonical"> and plain <a> links are fine; resources are not.
     assert not remote, f"{page}.html loads from other hosts: {remote}"
 
@@ -53,7 +55,9 @@ def test_page_has_no_unrendered_markup(page):
 
 
 def test_mathjax_is_served_locally():
-    assert (HTML / "_static" / "mathjax" / "tex-chtml.js").is_file(), "MathJax was not copied into the site"
+    assert (HTML / "_static" / "mathjax" / "tex-chtml.js").is_file(), (
+        "MathJax was not copied into the site"
+    )
     assert "_static/mathjax/tex-chtml.js" in page_html("book/news")
 
 
@@ -101,7 +105,9 @@ def open_offline(browser, url: str, viewport: dict[str, int]):
 
 @pytest.mark.parametrize("page_name", toc_pages())
 def test_page_in_browser(browser, site, page_name):
-    context, page, problems = open_offline(browser, f"{site}/{page_name}.html", {"width": 1280, "height": 900})
+    context, page, problems = open_offline(
+        browser, f"{site}/{page_name}.html", {"width": 1280, "height": 900}
+    )
     try:
         if page.locator(".math").count():
             page.wait_for_selector("mjx-container", timeout=15_000)
@@ -112,7 +118,9 @@ def test_page_in_browser(browser, site, page_name):
         )
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.evaluate("window.scrollTo(0, 0)")
-        page.screenshot(path=str(SCREENSHOTS / f"{page_name.replace('/', '_')}.png"), full_page=True)
+        page.screenshot(
+            path=str(SCREENSHOTS / f"{page_name.replace('/', '_')}.png"), full_page=True
+        )
     finally:
         context.close()
     assert not broken, f"{page_name}: images that did not load: {broken}"
@@ -120,7 +128,9 @@ def test_page_in_browser(browser, site, page_name):
 
 
 def test_search_finds_a_known_word(browser, site):
-    context, page, problems = open_offline(browser, f"{site}/search.html?q=ledger", {"width": 1280, "height": 900})
+    context, page, problems = open_offline(
+        browser, f"{site}/search.html?q=ledger", {"width": 1280, "height": 900}
+    )
     try:
         page.wait_for_selector("#search-results li", timeout=15_000)
         hits = page.locator("#search-results li a").all_inner_texts()
@@ -131,7 +141,9 @@ def test_search_finds_a_known_word(browser, site):
 
 
 def test_solution_dropdown_opens(browser, site):
-    context, page, problems = open_offline(browser, f"{site}/book/news.html", {"width": 1280, "height": 900})
+    context, page, problems = open_offline(
+        browser, f"{site}/book/news.html", {"width": 1280, "height": 900}
+    )
     try:
         dropdown = page.locator("details.sd-dropdown").first
         assert dropdown.get_attribute("open") is None, "solutions should start collapsed"
@@ -145,7 +157,9 @@ def test_solution_dropdown_opens(browser, site):
 
 
 def test_mathjax_needs_no_network(browser, site):
-    context, page, problems = open_offline(browser, f"{site}/book/news.html", {"width": 1280, "height": 900})
+    context, page, problems = open_offline(
+        browser, f"{site}/book/news.html", {"width": 1280, "height": 900}
+    )
     try:
         page.wait_for_selector("mjx-container", timeout=15_000)
         rendered = page.locator("mjx-container").count()

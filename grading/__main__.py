@@ -21,9 +21,13 @@ from grading.loader import ROOT
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grading", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--impl", default="exercises", help="exercises (default), solutions, or a folder of topic files"
+        "--impl",
+        default="exercises",
+        help="exercises (default), solutions, or a folder of topic files",
     )
-    parser.add_argument("topics", nargs="*", help="topics to grade (default: every topic with tests)")
+    parser.add_argument(
+        "topics", nargs="*", help="topics to grade (default: every topic with tests)"
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the scores as JSON")
     args = parser.parse_args(argv)
 
@@ -36,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(args.json or Path(scratch) / "scores.json")
         options = ["--impl", args.impl, "-q", "--tb=no", "-rN", "--no-header"]
-        code = pytest.main([*targets, *options, "--rootdir", str(ROOT), "--grading-json", str(report)])
+        code = pytest.main(
+            [*targets, *options, "--rootdir", str(ROOT), "--grading-json", str(report)]
+        )
         if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             return int(code)
         print(first_failures(json.loads(report.read_text(encoding="utf-8"))))
@@ -49,7 +55,9 @@ def first_failures(scores: dict) -> str:
     for test in scores["tests"]:
         name = f"{test['topic']}.{test['exercise']}"
         if not test["passed"] and not any(line.startswith(f"  {name}:") for line in lines):
-            message = " ".join(line.strip() for line in test["message"].splitlines()[:3]) or "failed"
+            message = (
+                " ".join(line.strip() for line in test["message"].splitlines()[:3]) or "failed"
+            )
             lines.append(f"  {name}: {message}")
     if not lines:
         return "\nEvery graded test passed."
@@ -59,7 +67,6 @@ def first_failures(scores: dict) -> str:
         + "\n\nThe full message, with expected vs. received and a hint:\n"
         "  .venv/bin/pytest tests/test_<topic>.py -k <exercise>"
     )
-    return int(code)
 
 
 if __name__ == "__main__":

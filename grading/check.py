@@ -124,4 +124,6 @@ def arrays_close(
 
 
 def _isnan(array: np.ndarray) -> np.ndarray:
-    return np.isnan(array) if np.issubdtype(array.dtype, np.floating) else np.zeros(array.shape, bool)
+    return (
+        np.isnan(array) if np.issubdtype(array.dtype, np.floating) else np.zeros(array.shape, bool)
+    )

@@ -10,11 +10,12 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import pytest
 
-from grading.loader import ROOT, ImplError, resolve_impl
+from grading.loader import ROOT, TIMEOUT_MESSAGE, ImplError, resolve_impl
 from grading.report import TestOutcome, format_table, score, to_dict
 
 IMPL_KEY = pytest.StashKey[Path]()
@@ -74,6 +75,29 @@ class Grader:
             self.outcomes[item.nodeid] = TestOutcome(item.nodeid, topic, marks[0].args[0])
         if errors:
             raise pytest.UsageError("graded tests without a valid exercise:\n" + "\n".join(errors))
+
+    # pytest-timeout reads the limit (``timeout`` in pyproject.toml, ``--timeout``); these two
+    # hooks replace its alarm so that a test that runs too long fails with one clear line
+    # instead of a dump of every thread's stack.
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_timeout_set_timer(self, item: pytest.Item, settings) -> bool | None:
+        if settings.method != "signal" or not settings.timeout:
+            return None
+
+        def on_alarm(signum, frame):
+            pytest.fail(TIMEOUT_MESSAGE.format(seconds=settings.timeout), pytrace=False)
+
+        signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, settings.timeout)
+        return True
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_timeout_cancel_timer(self, item: pytest.Item) -> bool | None:
+        if getattr(signal, "SIGALRM", None) is None:
+            return None
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        return True
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         for item in items:

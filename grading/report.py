@@ -72,7 +72,12 @@ def format_table(scores: list[ExerciseScore], impl: str) -> str:
     """A plain-text score table: one row per exercise, a subtotal per chapter, a total."""
     width = max([len(s.exercise) for s in scores] + [24])
     rule = "-" * (width + 30)
-    lines = [f"Score of {impl}", rule, f"  {'exercise':<{width}}  {'tests':>7}  {'points':>12}", rule]
+    lines = [
+        f"Score of {impl}",
+        rule,
+        f"  {'exercise':<{width}}  {'tests':>7}  {'points':>12}",
+        rule,
+    ]
     total = maximum = 0.0
     for topic, group in groupby(scores, key=lambda s: s.topic):
         group = list(group)
@@ -84,11 +89,15 @@ def format_table(scores: list[ExerciseScore], impl: str) -> str:
             pts = f"{_fmt(s.points)} / {_fmt(s.max_points)}"
             lines.append(f"  {s.exercise:<{width}}  {tests:>7}  {pts:>12}")
         got, out_of = sum(s.points for s in group), sum(s.max_points for s in group)
-        lines.append(f"  {'chapter total':<{width}}  {'':>7}  {_fmt(got) + ' / ' + _fmt(out_of):>12}")
+        lines.append(
+            f"  {'chapter total':<{width}}  {'':>7}  {_fmt(got) + ' / ' + _fmt(out_of):>12}"
+        )
         total, maximum = total + got, maximum + out_of
     lines.append(rule)
     percent = 100 * total / maximum if maximum else 0.0
-    lines.append(f"  {'TOTAL':<{width}}  {'':>7}  {_fmt(total) + ' / ' + _fmt(maximum):>12}  ({percent:.0f}%)")
+    lines.append(
+        f"  {'TOTAL':<{width}}  {'':>7}  {_fmt(total) + ' / ' + _fmt(maximum):>12}  ({percent:.0f}%)"
+    )
     return "\n".join(lines)
 
 

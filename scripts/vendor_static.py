@@ -20,7 +20,10 @@ PARTS = ["tex-chtml.js", "output", "ui", "a11y", "input", "adaptors"]
 
 def main() -> int:
     if not SOURCE.is_dir():
-        print(f"MathJax is missing in {SOURCE.relative_to(ROOT)}: run 'npm ci' first.", file=sys.stderr)
+        print(
+            f"MathJax is missing in {SOURCE.relative_to(ROOT)}: run 'npm ci' first.",
+            file=sys.stderr,
+        )
         return 1
     shutil.rmtree(TARGET, ignore_errors=True)
     TARGET.mkdir(parents=True)
