@@ -1,4 +1,4 @@
-"""The graded tests reject plausible wrong answers, not only crashes (see checks/mutants.py)."""
+"""The graded tests reject plausible wrong answers, not only crashes (see checks/mutants/)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import shutil
 
 import pytest
 
-from checks.mutants import MUTANTS
+from checks.mutants import all_mutants
 from checks.runner import ROOT, graded_topics, run_graded
+
+MUTANTS = all_mutants()
 
 
 def test_every_graded_topic_has_mutants():

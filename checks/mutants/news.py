@@ -1,24 +1,6 @@
-"""Plausible wrong answers that the graded tests must reject.
+"""Plausible wrong answers to the ``news`` exercises (see checks/mutants/__init__.py)."""
 
-Each mutant replaces one function of a solution module with a mistake a learner could make.
-``checks/test_mutants.py`` grades every mutant and requires that at least one test of that
-exercise fails. Add mutants here when you add an exercise.
-"""
-
-from __future__ import annotations
-
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Mutant:
-    """A wrong version of one exercise: ``source`` redefines the function ``exercise``."""
-
-    topic: str
-    exercise: str
-    mistake: str
-    source: str
-
+from checks.mutants import Mutant
 
 MUTANTS = [
     Mutant("news", "percent_change", "a fraction, not a percentage",
