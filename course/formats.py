@@ -41,6 +41,23 @@ class FloatFormat:
     has_inf: bool = True
     nan: NanEncoding = "ieee"
 
+    def __post_init__(self) -> None:
+        """Reject descriptions that no code in the course can represent, with a clear message."""
+        if not 2 <= self.exponent_bits <= 11:
+            raise ValueError(f"{self.name}: exponent_bits must be 2..11, got {self.exponent_bits}")
+        if not 1 <= self.mantissa_bits <= 52:
+            raise ValueError(f"{self.name}: mantissa_bits must be 1..52, got {self.mantissa_bits}")
+        if 1 + self.exponent_bits + self.mantissa_bits > 32:
+            raise ValueError(
+                f"{self.name}: at most 32 bits in all (codes are uint32), got {self.bits}"
+            )
+        if self.nan not in ("ieee", "all_ones"):
+            raise ValueError(f"{self.name}: nan must be 'ieee' or 'all_ones', got {self.nan!r}")
+        if self.nan == "all_ones" and self.has_inf:
+            raise ValueError(
+                f"{self.name}: a format with only S.1...1.1...1 as NaN has no infinities"
+            )
+
     @property
     def bits(self) -> int:
         """Total width in bits: 1 + exponent_bits + mantissa_bits."""
