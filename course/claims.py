@@ -94,16 +94,15 @@ def ledger_markdown(book_dir: str = ".") -> str:
     from course.topics import topic
 
     rows = [
-        "| # | claim, paraphrased | in the article's words | source | tested in | verdict |",
+        "| # | claim, paraphrased | in the article's words | article | tested in | verdict |",
         "|---|---|---|---|---|---|",
     ]
-    known = articles()
     for number, item in enumerate(claims(), start=1):
         info = topic(item.topic)
         chapter = f"{info.chapter}. {info.title}"
         if (Path(book_dir) / f"{item.topic}.md").exists():
             chapter = f"{{doc}}`{chapter} <{item.topic}>`"
-        sources = ", ".join(f"{a} {{cite:p}}`{known[a].bibkey}`" for a in item.articles)
+        sources = ", ".join(item.articles)  # the page cites each article where it introduces it
         claim, phrase = (text.replace("$", r"\$") for text in (item.claim, item.phrase))
         rows.append(f"| {number} | {claim} | “{phrase}” | {sources} | {chapter} | {item.status} |")
     return "\n".join(rows)

@@ -1,0 +1,92 @@
+"""The course's small Sphinx extension (listed in ``_config.yml`` under ``extra_extensions``).
+
+1. Offline: Jupyter Book 1 always loads ``sphinx_thebe``, which writes an inline script naming a
+   CDN copy of thebe into every page (twice, on some builds). The course has no live code cells,
+   so that script injection is disconnected.
+2. Notebook downloads: every chapter written as a MyST notebook is also offered as a Jupyter
+   notebook (``.ipynb``) from the page's download menu.
+3. Fresh assets: Sphinx skips copying static files when no page is out of date, so a change to
+   ``assets/`` alone would not reach the site; such builds copy them anyway.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import jupytext
+import nbformat
+from sphinx.application import Sphinx
+
+NOTEBOOK_NOTE = (
+    "This notebook is a chapter of the course *Why was DeepSeek cheap?*. Run it from a clone of "
+    "the course repository after `make setup`, with the kernel of the repository's `.venv`, so "
+    "that `course` and `solutions` can be imported."
+)
+
+
+def _drop_thebe_scripts(app: Sphinx) -> None:
+    for listener in list(app.events.listeners.get("env-before-read-docs", [])):
+        if getattr(listener.handler, "__name__", "") == "init_thebe_core":
+            app.disconnect(listener.id)
+
+
+def notebook_from_myst(source: Path) -> nbformat.NotebookNode | None:
+    """The Jupyter notebook for a MyST notebook page, or None for a plain Markdown page."""
+    text = source.read_text(encoding="utf-8")
+    notebook = jupytext.reads(text, fmt="md:myst")
+    if "kernelspec" not in notebook.metadata:
+        return None
+    notebook.cells.insert(0, nbformat.v4.new_markdown_cell(NOTEBOOK_NOTE))
+    return notebook
+
+
+def _offer_notebook(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
+    """Write ``_sources/<page>.ipynb`` and tell the book theme to list it under "download"."""
+    if doctree is None or pagename not in app.env.found_docs:
+        return
+    source = Path(app.env.doc2path(pagename))
+    if source.suffix != ".md":
+        return
+    notebook = notebook_from_myst(source)
+    if notebook is None:
+        return
+    target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, target)
+    context["ipynb_source"] = f"{pagename}.ipynb"
+
+
+def _note_page_written(app: Sphinx, *args: Any) -> None:
+    app.course_pages_written = True  # type: ignore[attr-defined]
+
+
+def _copy_assets_if_nothing_was_written(app: Sphinx, exception: Exception | None) -> None:
+    """Copy changed files of ``html_static_path`` into ``_static/`` after a build that wrote no page."""
+    if exception is not None or app.builder.format != "html":
+        return
+    if getattr(app, "course_pages_written", False):
+        return
+    target_root = Path(app.outdir) / "_static"
+    for folder in app.config.html_static_path:
+        source_root = Path(app.confdir) / folder
+        for source in source_root.rglob("*"):
+            target = target_root / source.relative_to(source_root)
+            if source.is_file() and (
+                not target.exists() or source.stat().st_mtime > target.stat().st_mtime
+            ):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
+
+
+def setup(app: Sphinx) -> dict[str, bool]:
+    app.setup_extension("sphinx_thebe")
+    _drop_thebe_scripts(app)
+    # Before sphinx-book-theme builds its header buttons (priority 501).
+    app.connect("html-page-context", _offer_notebook, priority=400)
+    app.connect("html-page-context", _note_page_written)
+    app.connect("build-finished", _copy_assets_if_nothing_was_written)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
