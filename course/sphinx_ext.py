@@ -85,8 +85,11 @@ def _copy_assets_if_nothing_was_written(app: Sphinx, exception: Exception | None
 def setup(app: Sphinx) -> dict[str, bool]:
     app.setup_extension("sphinx_thebe")
     _drop_thebe_scripts(app)
-    # Before sphinx-book-theme builds its header buttons (priority 501).
+    # Before sphinx-book-theme builds its header buttons (priority 501), so the download menu
+    # lists the notebook; and again after its launch buttons, which copy a notebook of their
+    # own to the same place.
     app.connect("html-page-context", _offer_notebook, priority=400)
+    app.connect("html-page-context", _offer_notebook, priority=600)
     app.connect("html-page-context", _note_page_written)
     app.connect("build-finished", _copy_assets_if_nothing_was_written)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
