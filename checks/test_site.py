@@ -19,6 +19,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from checks.site import HTML, ROOT, serve, toc_pages
+from course.topics import TOPICS
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -135,6 +136,27 @@ def test_page_weight_is_within_budget(page):
     }
     total = source.stat().st_size + sum(p.stat().st_size for p in images if p.exists())
     assert total <= PAGE_BUDGET_BYTES, f"{page}: {total / 1e6:.2f} MB of HTML and images"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_image_has_alt_text(page):
+    missing = [
+        img.get("src")
+        for img in article(page).find_all("img")
+        if not (img.get("alt") or "").strip()
+    ]
+    assert not missing, f"{page}: images without alt text: {missing}"
+
+
+CHAPTERS = [p for p in PAGES if Path(p).name in TOPICS]
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_chapter_has_the_course_structure(page):
+    text = article(page).get_text(" ")
+    for part in ("In this chapter", "You will learn", "You need", "Takeaways", "Exercises"):
+        assert part in text, f"{page}: the chapter has no '{part}'"
+    assert article(page).select("details.sd-dropdown"), f"{page}: no collapsed solution"
 
 
 def test_mathjax_is_served_locally():
