@@ -79,23 +79,38 @@ def _both_numbers(a: Any, b: Any) -> bool:
     return isinstance(a, numbers) and isinstance(b, numbers)
 
 
-def arrays_equal(received: Any, expected: np.ndarray, *, what: str, hint: str = "") -> None:
-    """Pass if ``received`` has ``expected``'s shape and every element is equal (NaN equals NaN)."""
-    got = np.asarray(received) if received is not None else None
+def _as_array_like(
+    received: Any, expected: np.ndarray, what: str, hint: str, **kwargs
+) -> np.ndarray:
+    """``received`` as an array with ``expected``'s shape, or fail saying which shape was wanted."""
+    got = np.asarray(received, **kwargs) if received is not None else None
     if got is None or got.shape != expected.shape:
         fail(what, expected, received, hint or f"expected shape {expected.shape}")
+    return got
+
+
+def _fail_at_first_difference(
+    ok: np.ndarray, what: str, expected: np.ndarray, got: np.ndarray, hint: str, rule: str
+) -> None:
+    """Fail, naming the first index where ``ok`` is False and how many elements differ."""
+    if np.all(ok):
+        return
+    first = tuple(int(i) for i in np.argwhere(~ok)[0])
+    fail(
+        what,
+        expected,
+        got,
+        hint,
+        note=f"  ({rule}; first difference at index {first}: expected {_show(expected[first])}, "
+        f"received {_show(got[first])}; {int(np.sum(~ok))} of {ok.size} differ)",
+    )
+
+
+def arrays_equal(received: Any, expected: np.ndarray, *, what: str, hint: str = "") -> None:
+    """Pass if ``received`` has ``expected``'s shape and every element is equal (NaN equals NaN)."""
+    got = _as_array_like(received, expected, what, hint)
     same = (got == expected) | (_isnan(got) & _isnan(expected))
-    if not np.all(same):
-        first = tuple(int(i) for i in np.argwhere(~same)[0])
-        fail(
-            what,
-            expected,
-            got,
-            hint,
-            note=f"  (first difference at index {first}: "
-            f"expected {_show(expected[first])}, received {_show(got[first])}; "
-            f"{int(np.sum(~same))} of {same.size} differ)",
-        )
+    _fail_at_first_difference(same, what, expected, got, hint, rule="exactly equal")
 
 
 def arrays_close(
@@ -108,19 +123,9 @@ def arrays_close(
     hint: str = "",
 ) -> None:
     """Pass if ``received`` has ``expected``'s shape and is elementwise within the tolerances."""
-    got = np.asarray(received, dtype=float) if received is not None else None
-    if got is None or got.shape != expected.shape:
-        fail(what, expected, received, hint or f"expected shape {expected.shape}")
+    got = _as_array_like(received, expected, what, hint, dtype=float)
     ok = np.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
-    if not np.all(ok):
-        first = tuple(int(i) for i in np.argwhere(~ok)[0])
-        fail(
-            what,
-            expected,
-            got,
-            hint,
-            note=f"  (rtol {rtol:g}, atol {atol:g}; first difference at index {first})",
-        )
+    _fail_at_first_difference(ok, what, expected, got, hint, rule=f"rtol {rtol:g}, atol {atol:g}")
 
 
 def _isnan(array: np.ndarray) -> np.ndarray:
