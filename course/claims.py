@@ -10,7 +10,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from course.yaml_loader import load
 
 VERDICTS = ("pending", "accurate", "simplified", "misleading", "wrong", "unverifiable")
 
@@ -49,7 +49,7 @@ class Claim:
 
 def _load() -> dict[str, Any]:
     text = resources.files("course").joinpath("data/claims.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return load(text)
 
 
 @cache

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-import yaml
+from course.yaml_loader import load
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Fact:
 def all_facts() -> dict[str, Fact]:
     """Every fact, keyed by identifier."""
     text = resources.files("course").joinpath("data/facts.yaml").read_text(encoding="utf-8")
-    return {key: Fact(key=key, **fields) for key, fields in yaml.safe_load(text).items()}
+    return {key: Fact(key=key, **fields) for key, fields in load(text).items()}
 
 
 def fact(key: str) -> Fact:
