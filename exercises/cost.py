@@ -17,7 +17,7 @@ Check your work with `make grade` or `pytest tests/test_cost.py`.
 
 from __future__ import annotations
 
-import numpy as np  # noqa: F401 (numpy arithmetic broadcasts over arrays)
+import numpy as np
 from numpy.typing import ArrayLike
 
 SECONDS_PER_HOUR = 3600.0
