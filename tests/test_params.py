@@ -325,7 +325,7 @@ def test_attention_context_flops_grow_linearly_with_context(params):
 
 
 @pytest.mark.exercise("training_flops_per_token")
-def test_training_flops_of_one_layer_by_hand(params):
+def test_training_flops_per_token_of_one_layer_by_hand(params):
     # One bias-free 32 → 48 layer (1,536 weights) inside a network, per token:
     #   forward  y = x·Wᵀ       1,536 multiply-adds
     #   backward dx = dy·W      1,536 multiply-adds (the gradient the layer below needs)
@@ -342,7 +342,7 @@ def test_training_flops_of_one_layer_by_hand(params):
 
 
 @pytest.mark.exercise("training_flops_per_token")
-def test_training_flops_deepseek_v3_scale(params):
+def test_training_flops_per_token_deepseek_v3_scale(params):
     # 6 · 37e9 = 2.22e11; with 2e10 forward FLOPs of attention context: + 3 · 2e10 = 2.82e11.
     check.close(
         params.training_flops_per_token(37e9),
