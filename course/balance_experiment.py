@@ -61,7 +61,7 @@ class Config:
     cluster_radius: float = 2.0
     noise: float = 0.5
     tokens_per_step: int = 512
-    steps: int = 400
+    steps: int = 300
     learning_rate: float = 0.01
     aux_coef: float = 0.3
     bias_step: float = 0.01
