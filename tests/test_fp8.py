@@ -9,6 +9,7 @@ import warnings
 import ml_dtypes
 import numpy as np
 import pytest
+import torch
 
 from grading import check, topic_fixture
 
@@ -42,23 +43,17 @@ def ml_encode(x: np.ndarray, fmt: str) -> np.ndarray:
 
 
 def torch_dtype(fmt: str):
-    """torch's FP8 type (torch is imported only by the tests that use it: it is slow to load)."""
-    import torch
-
+    """torch's FP8 type for "e4m3" or "e5m2"."""
     return {"e4m3": torch.float8_e4m3fn, "e5m2": torch.float8_e5m2}[fmt]
 
 
 def torch_decode(codes: np.ndarray, fmt: str) -> np.ndarray:
     """Reference decode: reinterpret the bytes as torch's FP8 type, widen to float32."""
-    import torch
-
     return torch.from_numpy(codes.copy()).view(torch_dtype(fmt)).float().numpy()
 
 
 def torch_encode(x: np.ndarray, fmt: str) -> np.ndarray:
     """Reference encode for float32 input: torch's cast (saturating for E4M3 only), as bytes."""
-    import torch
-
     return (
         torch.from_numpy(np.asarray(x, dtype=np.float32))
         .to(torch_dtype(fmt))
