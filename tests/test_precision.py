@@ -25,8 +25,12 @@ POINTS = {
 precision = topic_fixture(TOPIC)
 
 # Recipes written out here, independently of course.precision_reference's named recipes.
-FP32_ONLY = Recipe("fp32", weights="fp32", master_weights=None, gradients="fp32", adam_moments="fp32")
-BF16_MIXED = Recipe("bf16", weights="bf16", master_weights="fp32", gradients="bf16", adam_moments="fp32")
+FP32_ONLY = Recipe(
+    "fp32", weights="fp32", master_weights=None, gradients="fp32", adam_moments="fp32"
+)
+BF16_MIXED = Recipe(
+    "bf16", weights="bf16", master_weights="fp32", gradients="bf16", adam_moments="fp32"
+)
 V3_LIKE = Recipe("v3", weights="e4m3", master_weights="fp32", gradients="fp32", adam_moments="bf16")
 ALL_FP8 = Recipe("fp8", weights="e4m3", master_weights=None, gradients="e4m3", adam_moments="e4m3")
 
@@ -378,7 +382,9 @@ def test_bytes_per_parameter_deepseek_v3_like(precision):
         hint="an 8-bit format is 1 byte; both Adam moments are counted",
     )
     # An unusual mix, so nothing can be hard-coded: E5M2 1, FP16 2, BF16 2, two E4M3 moments 2.
-    odd = Recipe("odd", weights="e5m2", master_weights="fp16", gradients="bf16", adam_moments="e4m3")
+    odd = Recipe(
+        "odd", weights="e5m2", master_weights="fp16", gradients="bf16", adam_moments="e4m3"
+    )
     _check_bytes(
         precision,
         odd,
