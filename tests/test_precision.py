@@ -6,6 +6,8 @@ with ties to even, exactly what a limited-precision accumulator of 10, 23 or 7 m
 does. None is computed by the solution.
 """
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -218,7 +220,7 @@ def test_accumulate_limited_error_shrinks_with_more_bits(precision):
     for bits in (10, 12, 14, 16):
         got = np.asarray(precision.accumulate_limited(terms, bits), dtype=np.float64)
         errors.append(float(np.mean(np.abs(got - exact) / exact)))
-    for fewer, more in zip(errors, errors[1:], strict=False):
+    for fewer, more in itertools.pairwise(errors):
         if not fewer >= 2.0 * more:
             check.fail(
                 "mean relative error of accumulate_limited at 10, 12, 14, 16 bits",
