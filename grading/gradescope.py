@@ -65,7 +65,7 @@ def results_json(grade: Grade, extra_visibility: str = "after_due_date") -> dict
     exercises = exercise_scores(grade)
     total = sum(e.points for e in exercises)
     maximum = sum(e.max_points for e in exercises)
-    summary = [f"{grade.name}: {total:.4g} / {maximum:.4g} points"] + grade.problems
+    summary = [f"{grade.name}: {total:.4g} / {maximum:.4g} points", *grade.problems]
     return {
         "score": round(total, 6),
         "execution_time": round(grade.seconds, 3),

@@ -14,6 +14,7 @@ whole-submission wall-clock limit.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -104,6 +105,11 @@ def describe_ending(ending: Ending, limits: Limits) -> str:
         return (
             "the grading process was killed (SIGKILL): by the CPU-time limit, the "
             f"{limits.memory_mb} MB memory limit, the system, or the submission itself"
+        )
+    if number == signal.SIGABRT:
+        return (
+            "the grading process aborted (SIGABRT), often an allocation refused by the "
+            f"{limits.memory_mb} MB memory limit"
         )
     if number == signal.SIGSEGV:
         return "the grading process crashed (segmentation fault)"
@@ -203,10 +209,8 @@ def tail(fd: int, size: int = 3000) -> str:
 
 def end_process_group(process: subprocess.Popen) -> None:
     """SIGKILL the sandbox and everything still in its session's process group."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     process.wait()
 
 
@@ -293,9 +297,11 @@ def record_results(watch: Watch, tests: dict[str, TestRecord], folder: Path) -> 
             record.message = message.replace(str(folder), "the submission folder")
 
 
-def blame(watch: Watch, tests: dict[str, TestRecord], reason: str) -> list[str]:
-    """Mark the test (or the topic import) that was running when the process ended."""
-    culprits = []
+def blame(watch: Watch, tests: dict[str, TestRecord], reason: str) -> str:
+    """Mark the test (or the topic import) that was running when the process ended.
+
+    Returns where it ended, in words ("" if between tests).
+    """
     if watch.importing:
         for record in tests.values():
             if record.topic == watch.importing and not record.done:
@@ -304,12 +310,12 @@ def blame(watch: Watch, tests: dict[str, TestRecord], reason: str) -> list[str]:
                     f"cannot grade '{record.topic}': the process ended while importing "
                     f"{record.topic}.py: {reason}"
                 )
-                culprits.append(record.nodeid)
-    elif watch.running in tests and not tests[watch.running].done:
+        return f"while importing {watch.importing}.py"
+    if watch.running in tests and not tests[watch.running].done:
         record = tests[watch.running]
         record.done, record.message = True, reason
-        culprits.append(record.nodeid)
-    return culprits
+        return f"during {watch.running}"
+    return ""
 
 
 def give_up(tests: dict[str, TestRecord], reason: str) -> None:
@@ -354,11 +360,8 @@ def grade_folder(
             if all(t.done for t in tests.values()):
                 break
             reason = describe_ending(ending, limits)
-            culprits = blame(watch, tests, reason)
-            grade.problems.append(
-                f"the grading process ended early ({reason})"
-                + (f" during {', '.join(culprits)}" if culprits else "")
-            )
+            where = blame(watch, tests, reason)
+            grade.problems.append(f"the grading process ended early {where}: {reason}")
             if ending.stopped_for.startswith("reached the whole-submission"):
                 give_up(tests, reason)
             elif grade.attempts > limits.restarts:
