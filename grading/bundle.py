@@ -64,7 +64,9 @@ def run_autograder_script(extra_tests: bool, extra_visibility: str) -> str:
     """The ``run_autograder`` script, passing the extra tests if the bundle has them."""
     options = ""
     if extra_tests:
-        options = f"--extra-tests {EXTRA_TESTS_DIR} --extra-visibility {shlex.quote(extra_visibility)}"
+        options = (
+            f"--extra-tests {EXTRA_TESTS_DIR} --extra-visibility {shlex.quote(extra_visibility)}"
+        )
     return RUN_AUTOGRADER.format(options=options)
 
 
@@ -76,7 +78,10 @@ def _add_text(bundle: zipfile.ZipFile, name: str, text: str, executable: bool) -
 
 
 def build_bundle(
-    out: Path, tree: Path = ROOT, extra_tests: Path | None = None, extra_visibility: str = "after_due_date"
+    out: Path,
+    tree: Path = ROOT,
+    extra_tests: Path | None = None,
+    extra_visibility: str = "after_due_date",
 ) -> list[str]:
     """Write the autograder zip to ``out``; returns the names it holds."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -99,8 +104,12 @@ def build_bundle(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grading.bundle", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("dist/autograder.zip"), help="default: dist/autograder.zip")
+    parser = argparse.ArgumentParser(
+        prog="python -m grading.bundle", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("dist/autograder.zip"), help="default: dist/autograder.zip"
+    )
     parser.add_argument("--extra-tests", type=Path, help="a folder of instructor-only test files")
     parser.add_argument("--extra-visibility", choices=VISIBILITIES, default="after_due_date")
     args = parser.parse_args(argv)  # fmt: skip
