@@ -23,8 +23,11 @@ import pytest
 from checks.runner import ROOT
 from grading.isolation import Grade, Limits, grade_folder
 
+# Each case grades a whole submission, some with loops that run into the limits on purpose.
+pytestmark = pytest.mark.timeout(240)
+
 SOLUTION = (ROOT / "solutions" / "news.py").read_text(encoding="utf-8")
-FAST = Limits(test_timeout_s=2, wall_s=60, cpu_s=30, restarts=5)
+FAST = Limits(test_timeout_s=5, wall_s=90, cpu_s=60, restarts=5)
 NEWS_POINTS = 10  # the points of tests/test_news.py
 
 
@@ -111,7 +114,7 @@ def test_os_exit_on_import_costs_the_topic_only_once(tmp_path):
 def test_endless_loop_in_a_function(tmp_path):
     source = solution_with("def active_share(active, total):\n    while True:\n        pass\n")
     grade = grade_folder(submission(tmp_path / "s", source), "s", limits=FAST)
-    assert_only_lost(grade, "active_share", "did not finish within the 2 s time limit")
+    assert_only_lost(grade, "active_share", "did not finish within the 5 s time limit")
 
 
 def test_loop_that_swallows_the_time_limit_is_stopped_by_the_driver(tmp_path):
@@ -124,7 +127,8 @@ def test_loop_that_swallows_the_time_limit_is_stopped_by_the_driver(tmp_path):
         "        except BaseException:\n"
         "            pass\n"
     )
-    grade = grade_folder(submission(tmp_path / "s", source), "s", limits=FAST)
+    limits = Limits(test_timeout_s=5, grace_s=2, wall_s=90, cpu_s=60)
+    grade = grade_folder(submission(tmp_path / "s", source), "s", limits=limits)
     assert_only_lost(grade, "active_share", "did not stop when told to")
 
 
@@ -201,11 +205,13 @@ def test_deleting_and_rewriting_files(tmp_path):
     """news.py rewrites every test file it can find as a passing fake, deletes the rest of the
     grading copy, and crashes in percent_change so that the other tests are run again."""
     before = digest(ROOT / "tests") + digest(ROOT / "grading")
+    rewritten = tmp_path / "rewritten"
     source = solution_with(
         "import os, pathlib, shutil\n"
         "_scratch = pathlib.Path.cwd().parent\n"
         "for _path in _scratch.rglob('test_*.py'):\n"
         "    _path.write_text('def test_fake():\\n    pass\\n')\n"
+        f"    open({str(rewritten)!r}, 'a').write(_path.name + '\\n')\n"
         "for _path in _scratch.rglob('*'):\n"
         "    if _path.is_dir() and _path.name in ('grading', 'course'):\n"
         "        shutil.rmtree(_path, ignore_errors=True)\n"
@@ -214,6 +220,7 @@ def test_deleting_and_rewriting_files(tmp_path):
     )
     grade = grade_folder(submission(tmp_path / "s", source), "s", limits=FAST)
     assert_only_lost(grade, "percent_change", "exited with code 1")
+    assert "test_news.py" in rewritten.read_text(), "the attack did not run"
     assert before == digest(ROOT / "tests") + digest(ROOT / "grading")
     assert (tmp_path / "s" / "news.py").read_text(encoding="utf-8") == source
 
@@ -319,7 +326,7 @@ def test_batch_grades_each_submission_on_its_own(tmp_path):
     (batch / "corrupt.zip").write_bytes(b"not a zip")
     zip_of(batch / "escapes.zip", {"../../evil.py": "print('x')", "news.py": SOLUTION})
     out = tmp_path / "out"
-    done = autograde(str(batch), "--out", str(out), "--workers", "2", "--timeout", "2")
+    done = autograde(str(batch), "--out", str(out), "--workers", "2", "--timeout", "5")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     assert not (tmp_path / "evil.py").exists() and not (batch.parent.parent / "evil.py").exists()

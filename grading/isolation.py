@@ -32,7 +32,6 @@ from grading.sandbox import EXTRA_TESTS_DIR, FORKED_CHILD_EXIT_CODE
 
 TREE_PARTS = ("grading", "course", "tests", "conftest.py", "pyproject.toml")
 SUBMISSION_DIR = "submission"
-GRACE_S = 5.0  # added to the per-test limit before the driver itself stops a test
 POLL_S = 0.05
 BOOTSTRAP = (
     "import sys; tree, sites = sys.argv[1], sys.argv[2].split(':'); "
@@ -51,11 +50,14 @@ class Limits:
     cpu_s: int = 120
     file_mb: int = 64
     restarts: int = 5
+    grace_s: float = 5.0  # added to the per-test limit before the driver itself stops a test
 
 
 @dataclass
 class TestRecord:
     """One graded test of one submission: where it belongs and how it ended."""
+
+    __test__ = False  # not a pytest test class
 
     nodeid: str
     topic: str
@@ -258,7 +260,7 @@ def run_sandbox(
             now = time.monotonic()
             events, offset = read_events(log.fileno(), offset)
             watch.add(events, now)
-            per_test = limits.test_timeout_s + GRACE_S if limits.test_timeout_s > 0 else 0
+            per_test = limits.test_timeout_s + limits.grace_s if limits.test_timeout_s > 0 else 0
             if limits.wall_s > 0 and now > deadline:
                 stopped_for = f"reached the whole-submission time limit of {limits.wall_s:g} s"
             elif watch.running and per_test and now - watch.started_at > per_test:
