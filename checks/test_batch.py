@@ -444,3 +444,13 @@ def exercise_points() -> dict[tuple[str, str], float]:
 def data_max(results: dict) -> float:
     """The maximum score of a results.json."""
     return sum(t["max_score"] for t in results["tests"])
+
+
+def test_an_empty_submission_still_gets_results(tmp_path):
+    (tmp_path / "submission").mkdir()
+    results = tmp_path / "results.json"
+    done = autograde(str(tmp_path / "submission"), "--results", str(results), "--quiet")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(results.read_text())
+    assert data["score"] == 0 and data["tests"]
+    assert all("no file" in t["output"] for t in data["tests"])

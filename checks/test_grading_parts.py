@@ -65,6 +65,8 @@ def test_discover_single_batch_and_unique_names(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="no submissions"):
         discover([tmp_path / "empty"])
+    assert [s.name for s in discover([tmp_path / "empty"], single=True)] == ["empty"]
+    assert [s.name for s in discover([tmp_path / "batch"], single=True)] == ["batch"]
 
 
 @pytest.mark.parametrize(

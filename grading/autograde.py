@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.extra_tests is not None and not args.extra_tests.is_dir():
             raise InputError(f"--extra-tests {args.extra_tests}: no such folder")
-        submissions = discover(args.paths)
+        submissions = discover(args.paths, single=args.results is not None)
         if args.results is not None and len(submissions) != 1:
             raise InputError(f"--results takes one submission; found {len(submissions)}")
     except InputError as error:

@@ -45,8 +45,10 @@ def is_single_submission(folder: Path) -> bool:
     return any(entry.suffix == ".py" and entry.is_file() for entry in folder.iterdir())
 
 
-def discover(paths: list[Path]) -> list[Submission]:
+def discover(paths: list[Path], single: bool = False) -> list[Submission]:
     """The submissions named by ``paths``, with unique names, in a stable order.
+
+    With ``single``, every folder is one submission (its topic files may sit in a sub-folder).
 
     Raises:
         InputError: a path is missing, is neither a folder nor a ``.zip``, or holds nothing.
@@ -59,7 +61,7 @@ def discover(paths: list[Path]) -> list[Submission]:
             if path.suffix.lower() != ".zip":
                 raise InputError(f"{path}: a submission is a folder or a .zip file")
             found.append(path)
-        elif is_single_submission(path):
+        elif single or is_single_submission(path):
             found.append(path)
         else:
             batch = sorted(e for e in path.iterdir() if _is_candidate(e))
