@@ -4,6 +4,8 @@
 #                the book build and the browser test
 #   make grade   the learners' command: tests on exercises/ and a score table
 #   make serve   serve the built site on http://127.0.0.1:8000
+#   make autograder  the Gradescope autograder bundle in dist/autograder.zip (EXTRA_TESTS=dir)
+#   make bench-grading  grade 100 generated submissions and report submissions per minute
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 # pip warns about every unreadable extra index on some machines; keep its real errors only.
@@ -15,7 +17,7 @@ STAMP := $(VENV)/.installed
 MATHJAX := assets/mathjax/tex-chtml.js
 PORT ?= 8000
 
-.PHONY: setup book test grade serve lint clean lock
+.PHONY: setup book test grade serve lint clean lock autograder bench-grading
 
 setup: $(STAMP) $(MATHJAX)
 
@@ -47,6 +49,12 @@ test: book
 
 grade: $(STAMP)
 	@$(BIN)/python -m grading --impl $(or $(IMPL),exercises)
+
+autograder: $(STAMP)
+	@$(BIN)/python -m grading.bundle --out dist/autograder.zip $(if $(EXTRA_TESTS),--extra-tests $(EXTRA_TESTS))
+
+bench-grading: $(STAMP)
+	$(BIN)/python benchmarks/bench_grading.py
 
 serve:
 	@test -f _build/html/index.html || { echo "No site yet: run 'make book' first."; exit 1; }

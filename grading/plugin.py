@@ -44,7 +44,7 @@ def _impl_label(impl: Path) -> str:
     try:
         return f"{impl.relative_to(ROOT)}/"
     except ValueError:
-        return str(impl)
+        return f"{impl}/"
 
 
 class Grader:
@@ -64,7 +64,10 @@ class Grader:
             topic = getattr(module, "TOPIC", None)
             if topic is None:
                 continue
-            self.points[topic] = dict(module.POINTS)
+            conflict = self._add_points(topic, module.POINTS)
+            if conflict:
+                errors.append(f"{item.nodeid}: {conflict}")
+                continue
             marks = list(item.iter_markers("exercise"))
             if len(marks) != 1 or not marks[0].args or marks[0].args[0] not in module.POINTS:
                 errors.append(
@@ -75,6 +78,21 @@ class Grader:
             self.outcomes[item.nodeid] = TestOutcome(item.nodeid, topic, marks[0].args[0])
         if errors:
             raise pytest.UsageError("graded tests without a valid exercise:\n" + "\n".join(errors))
+
+    def _add_points(self, topic: str, points: dict[str, float]) -> str:
+        """Merge one test file's ``POINTS`` into its topic's; a conflicting value is an error.
+
+        Several files may grade one topic (public tests and an instructor's extra tests), each
+        with its own exercise names.
+        """
+        known = self.points.setdefault(topic, {})
+        for exercise, value in points.items():
+            if known.setdefault(exercise, value) != value:
+                return (
+                    f"exercise '{exercise}' of '{topic}' has {value} points here and "
+                    f"{known[exercise]} in another file; give extra tests their own exercise names"
+                )
+        return ""
 
     # pytest-timeout reads the limit (``timeout`` in pyproject.toml, ``--timeout``); these two
     # hooks replace its alarm so that a test that runs too long fails with one clear line
