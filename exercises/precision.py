@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from course.formats import FP32, get_format  # noqa: F401  (for your answers)
-from course.precision_reference import ADAM_MOMENTS, Recipe  # noqa: F401
+from course.formats import FP32, get_format
+from course.precision_reference import ADAM_MOMENTS, Recipe
 
 
 def round_mantissa(x: ArrayLike, mantissa_bits: int) -> np.ndarray:
