@@ -2,18 +2,23 @@
 
 Each case writes a real submission: a copy of solutions/ whose news.py does something bad.
 Every case checks that the report is complete (every graded test has a result and a reason)
-and that the parts the submission did not break keep their points.
+and that the parts the submission did not break keep their points. The cases that call the
+driver directly grade against an instructor's tree holding only the ``news`` tests, so that
+each case exercises one mechanism (and the CPU and time limits meet only news.py); the cases
+that run the command grade every topic.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -21,7 +26,8 @@ from pathlib import Path
 import pytest
 
 from checks.runner import ROOT
-from grading.isolation import Grade, Limits, grade_folder
+from grading import isolation
+from grading.isolation import Grade, Limits
 
 # Each case grades a whole submission, some with loops that run into the limits on purpose.
 pytestmark = pytest.mark.timeout(240)
@@ -32,8 +38,29 @@ NEWS_POINTS = 10  # the points of tests/test_news.py
 
 
 @functools.cache
+def news_tree() -> Path:
+    """A copy of the instructor's tree whose tests/ holds only the news tests."""
+    tree = Path(tempfile.mkdtemp(prefix="news-only-"))
+    for part in isolation.TREE_PARTS:
+        source = ROOT / part
+        if part == "tests":
+            (tree / "tests").mkdir()
+            shutil.copyfile(source / "test_news.py", tree / "tests" / "test_news.py")
+        elif source.is_dir():
+            shutil.copytree(source, tree / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copyfile(source, tree / part)
+    return tree
+
+
+def grade_folder(folder: Path, name: str, *, limits: Limits) -> Grade:
+    """Grade ``folder`` in isolation against the news tests only."""
+    return isolation.grade_folder(folder, name, limits=limits, instructor=news_tree())
+
+
+@functools.cache
 def clean_grade() -> Grade:
-    """The grade of the untouched solutions: every graded test of every topic."""
+    """The grade of the untouched solutions on the news tests."""
     return grade_folder(ROOT / "solutions", "solutions", limits=FAST)
 
 
@@ -108,7 +135,7 @@ def test_os_exit_on_import_costs_the_topic_only_once(tmp_path):
     news = [t for t in grade.tests if t.topic == "news"]
     assert all("ended while importing news.py" in t.message and "code 9" in t.message for t in news)
     assert all(t.passed for t in grade.tests if t.topic != "news")
-    assert grade.attempts == 1
+    assert grade.attempts == 1  # the topic is lost once, not test by test
 
 
 def test_endless_loop_in_a_function(tmp_path):
@@ -337,7 +364,8 @@ def test_batch_grades_each_submission_on_its_own(tmp_path):
     totals = {row.split(",")[0]: float(row.split(",")[header.index("total")]) for row in rows[1:]}
     full = full_points()
     assert totals == {
-        "good": full, "crashes": full - NEWS_POINTS, "loops": full - 2, "zipped": full,
+        "good": full, "crashes": full - NEWS_POINTS, "loops": full - 2,
+        "zipped": NEWS_POINTS,  # the zip holds news.py only
         "corrupt": 0, "escapes": 0,
     }  # fmt: skip
     notes = {row.split(",")[0]: row for row in rows[1:]}
@@ -428,17 +456,19 @@ def test_autograder_bundle_runs_on_a_local_layout(tmp_path):
     )  # fmt: skip
     assert ran.returncode == 0, ran.stdout + ran.stderr
     data = json.loads((root / "results" / "results.json").read_text())
-    assert data["score"] == data_max(data) == NEWS_POINTS + 1  # only news.py was submitted
+    assert data["score"] == data_max(data) == full_points() + 1  # every topic, plus the extra test
     assert {t["visibility"] for t in data["tests"]} == {"visible", "after_due_date"}
 
 
 def full_points() -> float:
-    """The maximum score of the public tests."""
-    return data_max({"tests": [{"max_score": p} for p in exercise_points().values()]})
-
-
-def exercise_points() -> dict[tuple[str, str], float]:
-    return {(t.topic, t.exercise): t.points for t in clean_grade().tests}
+    """The maximum score of the public tests: the sum of every graded test file's POINTS."""
+    total = 0.0
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        spec = importlib.util.spec_from_file_location(f"_points_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        total += sum(module.POINTS.values())
+    return total
 
 
 def data_max(results: dict) -> float:
