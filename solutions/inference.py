@@ -1,0 +1,165 @@
+"""Serving arithmetic: list prices for a usage mix, FLOPs and bytes per generated token.
+
+Topic module ``inference`` (chapter 9). Prices are in USD per million tokens and always come
+in the order of the price lists: (input on a cache miss, input on a cache hit, output). A usage
+mix is a number of tokens (or a share of them) of each of those three kinds, in the same order.
+Memory is counted in bytes (1 GB = 10⁹ bytes), compute in FLOPs (one multiply-add is 2 FLOPs)
+and time in seconds.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+KINDS = ("input (cache miss)", "input (cache hit)", "output")  # the order of prices and mixes
+
+
+def blended_price(prices: ArrayLike, mix: ArrayLike) -> float | np.ndarray:
+    """Average price per million tokens of a usage mix.
+
+    Args:
+        prices: shape [3], USD per million tokens for (input on a cache miss, input on a cache
+            hit, output).
+        mix: shape [3] or [..., 3], how many tokens of each kind (any unit: counts, millions or
+            shares); it need not sum to 1. Each row must contain at least one token.
+
+    Returns:
+        The total bill divided by the total number of tokens, in USD per million tokens:
+        Σ prices · mix / Σ mix over the last axis. A float for one mix, shape [...] for many.
+    """
+    prices, mix = np.asarray(prices, dtype=float), np.asarray(mix, dtype=float)
+    return (mix @ prices) / mix.sum(axis=-1)
+
+
+def price_ratio(
+    cheap_prices: ArrayLike, expensive_prices: ArrayLike, mix: ArrayLike
+) -> float | np.ndarray:
+    """How many times cheaper one price list is than another for the same usage mix.
+
+    The ratio of the two bills, not an average of the three per-kind ratios: the expensive
+    list's blended price divided by the cheap list's (see ``blended_price``).
+
+    Args:
+        cheap_prices: shape [3], USD per million tokens (miss, hit, output) of the cheaper model.
+        expensive_prices: shape [3], the same for the more expensive model.
+        mix: shape [3] or [..., 3], tokens of each kind (see ``blended_price``).
+
+    Returns:
+        blended(expensive) / blended(cheap): a number above 1 when the cheap list is cheaper.
+        A float for one mix, shape [...] for many.
+    """
+    return blended_price(expensive_prices, mix) / blended_price(cheap_prices, mix)
+
+
+def flops_per_generated_token(
+    active_params: float,
+    context_len: float,
+    *,
+    n_layers: int,
+    n_heads: int,
+    qk_head_dim: int,
+    v_head_dim: int,
+) -> float:
+    """Forward FLOPs to generate one token that attends to ``context_len`` earlier positions.
+
+    Generating is a forward pass only (no backward pass): 2 FLOPs per used weight (one
+    multiply-add), plus attention over the cache. In every layer and head the new token's query
+    is dotted with ``context_len`` keys (qk_head_dim multiply-adds each) and the softmax weights
+    sum as many values (v_head_dim multiply-adds each). Softmax and scaling are left out.
+
+    Args:
+        active_params: weights that multiply the token's activations (parameters).
+        context_len: positions the token attends to (tokens already in the cache).
+        n_layers: transformer layers.
+        n_heads: attention heads per layer.
+        qk_head_dim: width of one head's queries and keys.
+        v_head_dim: width of one head's values.
+
+    Returns:
+        2 · active_params + 2 · n_layers · n_heads · (qk_head_dim + v_head_dim) · context_len,
+        in FLOPs (float).
+    """
+    attention = 2.0 * n_layers * n_heads * (qk_head_dim + v_head_dim) * float(context_len)
+    return 2.0 * float(active_params) + attention
+
+
+def kv_bytes_per_token_mha(
+    n_layers: int, n_heads: int, head_dim: int, bytes_per_value: float
+) -> float:
+    """Bytes of key-value cache one token adds under standard multi-head attention.
+
+    Every layer keeps the token's key and its value for every head: two vectors of
+    ``head_dim`` numbers per head.
+
+    Args:
+        n_layers: transformer layers.
+        n_heads: attention heads per layer (key-value heads: no sharing between heads).
+        head_dim: width of one head's key (and of its value).
+        bytes_per_value: storage of one number: 2 for BF16/FP16, 1 for FP8, 4 for FP32.
+
+    Returns:
+        2 · n_layers · n_heads · head_dim · bytes_per_value, in bytes per token.
+    """
+    return 2.0 * n_layers * n_heads * head_dim * bytes_per_value
+
+
+def kv_bytes_per_token_mla(
+    n_layers: int, kv_lora_rank: int, qk_rope_head_dim: int, bytes_per_value: float
+) -> float:
+    """Bytes of cache one token adds under multi-head latent attention (DeepSeek-V2/V3).
+
+    Every layer keeps one compressed latent of ``kv_lora_rank`` numbers, from which all heads'
+    keys and values are rebuilt, plus the one decoupled RoPE key of ``qk_rope_head_dim``
+    numbers that all heads share. Nothing is kept per head.
+
+    Args:
+        n_layers: transformer layers.
+        kv_lora_rank: width of the key-value latent.
+        qk_rope_head_dim: width of the shared RoPE key.
+        bytes_per_value: storage of one number: 2 for BF16/FP16, 1 for FP8, 4 for FP32.
+
+    Returns:
+        n_layers · (kv_lora_rank + qk_rope_head_dim) · bytes_per_value, in bytes per token.
+    """
+    return float(n_layers * (kv_lora_rank + qk_rope_head_dim)) * bytes_per_value
+
+
+def kv_tokens_that_fit(memory_bytes: float, weight_bytes: float, kv_bytes_per_token: float) -> int:
+    """How many tokens of key-value cache fit beside the weights in a given memory.
+
+    Args:
+        memory_bytes: memory of the GPUs serving the model, in bytes.
+        weight_bytes: bytes the model's weights occupy in that memory.
+        kv_bytes_per_token: cache bytes per token (see the ``kv_bytes_per_token_*`` functions).
+
+    Returns:
+        The whole number of tokens whose cache fits in what the weights leave free (rounded
+        down: a token's cache is all or nothing), 0 if the weights alone do not fit. An int.
+    """
+    free = memory_bytes - weight_bytes
+    return max(0, math.floor(free / kv_bytes_per_token))
+
+
+def step_seconds(
+    bytes_moved: ArrayLike, flops: ArrayLike, bandwidth: float, peak_flops: float
+) -> float | np.ndarray:
+    """Roofline time of one step that reads ``bytes_moved`` and computes ``flops``.
+
+    A GPU streams memory and computes at the same time, so a step takes as long as the slower
+    of the two: reading everything at full bandwidth, or computing everything at peak speed.
+    A real step is slower; this is the floor.
+
+    Args:
+        bytes_moved: bytes read from memory in the step (weights and cache), scalar or array.
+        flops: FLOPs computed in the step, same shape as ``bytes_moved`` (or broadcastable).
+        bandwidth: memory bandwidth, in bytes per second (3.35 TB/s is 3.35e12).
+        peak_flops: peak throughput, in FLOP per second (989 TFLOP/s is 9.89e14).
+
+    Returns:
+        max(bytes_moved / bandwidth, flops / peak_flops), in seconds; a float, or an array of
+        the broadcast shape.
+    """
+    return np.maximum(np.asarray(bytes_moved) / bandwidth, np.asarray(flops) / peak_flops)
