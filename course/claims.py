@@ -87,12 +87,15 @@ def ledger_markdown(book_dir: str = ".") -> str:
 
     Args:
         book_dir: the folder of the page that displays the table (chapter pages are in
-            ``book/``); a claim's chapter is linked only once its page exists there.
+            ``book/``); a claim's chapter is linked only once its page exists there, and its
+            verdict links to the verdict's anchor (``verdict-<claim id>``) once the closing
+            chapter's page (``verdicts.md``) exists there.
     """
     from pathlib import Path
 
     from course.topics import topic
 
+    verdicts_page = (Path(book_dir) / "verdicts.md").exists()
     rows = [
         "| # | claim, paraphrased | in the article's words | article | tested in | verdict |",
         "|---|---|---|---|---|---|",
@@ -104,5 +107,8 @@ def ledger_markdown(book_dir: str = ".") -> str:
             chapter = f"{{doc}}`{chapter} <{item.topic}>`"
         sources = ", ".join(item.articles)  # the page cites each article where it introduces it
         claim, phrase = (text.replace("$", r"\$") for text in (item.claim, item.phrase))
-        rows.append(f"| {number} | {claim} | “{phrase}” | {sources} | {chapter} | {item.status} |")
+        verdict = item.status
+        if verdicts_page and verdict != "pending":
+            verdict = f"{{ref}}`{verdict} <verdict-{item.id}>`"
+        rows.append(f"| {number} | {claim} | “{phrase}” | {sources} | {chapter} | {verdict} |")
     return "\n".join(rows)
