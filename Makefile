@@ -34,10 +34,20 @@ $(MATHJAX): package.json package-lock.json scripts/vendor_static.py | $(STAMP)
 	npm ci --no-audit --no-fund --loglevel=error
 	$(BIN)/python scripts/vendor_static.py
 
+# The execution cache knows each page's own source, not the course code and data the pages
+# import; when those change, every page is executed again.
+PAGE_INPUTS = $(sort $(wildcard course/*.py course/data/* solutions/*.py assets/*.css assets/*.js) _config.yml)
+
 book: setup
-	@echo "==> Building the site (every page executed, warnings are errors)"
-	@start=$$(date +%s); \
+	@inputs=$$(cat $(PAGE_INPUTS) | sha1sum | cut -c1-40); \
+	if [ "$$(cat _build/.page-inputs 2>/dev/null)" != "$$inputs" ]; then \
+	  echo "==> Course code or data changed since the last build (or first build): executing every page"; \
+	  rm -rf _build/.jupyter_cache _build/.doctrees; \
+	fi; \
+	echo "==> Building the site (every page executed, warnings are errors)"; \
+	start=$$(date +%s); \
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going || exit $$?; \
+	echo "$$inputs" > _build/.page-inputs; \
 	echo "==> Site built in $$(( $$(date +%s) - start )) s: open _build/html/index.html, or run 'make serve'"
 
 test: book

@@ -287,3 +287,18 @@ def test_solution_dropdown_opens(browser, site):
     finally:
         context.close()
     assert not problems, "; ".join(problems)
+
+
+def test_chapter_one_ledger_shows_the_recorded_verdicts():
+    """The ledger on the built page is the ledger in the data (a stale execution cache would not be)."""
+    from course.claims import claims
+
+    text = article("book/news").get_text(" ").replace("\u2019", "'")
+    for item in claims():
+        assert item.claim.split(";")[0][:40] in text, f"claim {item.id} missing from the ledger"
+    links = {a["href"].split("#")[-1] for a in article("book/news").find_all("a", href=True)}
+    if (ROOT / "book" / "verdicts.md").exists():
+        assert {f"verdict-{c.id}" for c in claims()} <= links, (
+            "ledger statuses do not link verdicts"
+        )
+        assert "pending" not in {c.status for c in claims()}
