@@ -1,6 +1,8 @@
 """The claims ledger: the news articles' claims, kept as data in ``course/data/claims.yaml``.
 
-The first chapter renders the ledger; the closing chapter fills each claim's verdict.
+The first chapter renders the ledger. Each claim's verdict is computed by the rules of
+``course.verdict_rules``; ``status`` in the data records it, and the build and the self-checks
+fail when the record and the computation differ.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ class Claim:
         articles: keys of the articles that make the claim ("A", "B").
         quantity: what is claimed, as numbers with a unit.
         topic: the topic module whose chapter tests the claim.
-        status: one of ``VERDICTS``.
+        status: one of ``VERDICTS``: the verdict recorded in the data, which must equal the
+            one ``course.verdict_rules`` computes (``pending`` before the closing chapter exists).
     """
 
     id: str
@@ -90,12 +93,26 @@ def ledger_markdown(book_dir: str = ".") -> str:
             ``book/``); a claim's chapter is linked only once its page exists there, and its
             verdict links to the verdict's anchor (``verdict-<claim id>``) once the closing
             chapter's page (``verdicts.md``) exists there.
+
+    The verdict column shows the verdict that the rules of ``course.verdict_rules`` compute
+    once the closing chapter exists (``pending`` before); a recorded ``status`` that differs
+    from the computed verdict is an error.
     """
     from pathlib import Path
 
     from course.topics import topic
 
     verdicts_page = (Path(book_dir) / "verdicts.md").exists()
+    computed: dict[str, str] = {}
+    if verdicts_page:
+        from course.verdict_rules import verdicts
+
+        computed = verdicts()
+        stale = {c.id: (c.status, computed[c.id]) for c in claims() if c.status != computed[c.id]}
+        if stale:
+            raise ValueError(
+                f"recorded status differs from the computed verdict (recorded, computed): {stale}"
+            )
     rows = [
         "| # | claim, paraphrased | in the article's words | article | tested in | verdict |",
         "|---|---|---|---|---|---|",
@@ -107,8 +124,8 @@ def ledger_markdown(book_dir: str = ".") -> str:
             chapter = f"{{doc}}`{chapter} <{item.topic}>`"
         sources = ", ".join(item.articles)  # the page cites each article where it introduces it
         claim, phrase = (text.replace("$", r"\$") for text in (item.claim, item.phrase))
-        verdict = item.status
-        if verdicts_page and verdict != "pending":
+        verdict = computed.get(item.id, "pending")
+        if verdicts_page:
             verdict = f"{{ref}}`{verdict} <verdict-{item.id}>`"
         rows.append(f"| {number} | {claim} | “{phrase}” | {sources} | {chapter} | {verdict} |")
     return "\n".join(rows)
