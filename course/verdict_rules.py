@@ -260,12 +260,9 @@ def _training_cost() -> RuleInputs:
         "primary",
         "DeepSeek-V3 report, Table 1",
         stated,
-        omitted=(
-            "research and ablation runs before the final run (named by the report)",
-            "owning the cluster, staff, data",
-        ),
-        judgment="counted as named: the report's own exclusions; the cluster, staff and data are "
-        "costs every training budget has",
+        omitted=("research and ablation runs before the final run, which the report excludes",),
+        judgment="only the report's own exclusion is counted as named; owning the cluster, the "
+        "staff and the data are outside the figure too, and would only add to it",
     )
 
 
@@ -294,7 +291,8 @@ def _rivals_cost() -> RuleInputs:
         "outside estimates (secondary) and an executive's remark reported by the press",
         stated,
         narrower=narrower,
-        judgment="an estimate, and a remark with no figure of its own, are not counted as evidence",
+        judgment="an outside estimate, and a remark that gives only a lower bound of unstated "
+        "scope, are not counted as evidence",
     )
 
 
@@ -403,8 +401,7 @@ def _moe_active() -> RuleInputs:
             "attention, the shared expert, the dense layers and the output head serve every token",
             "selection adds a balancing bias and a limit of nodes per token",
         ),
-        judgment="counted as named: the report describes both; how far they move a trained "
-        "router's choice is not published",
+        judgment="both are counted as named because the report describes them",
     )
 
 
