@@ -200,14 +200,17 @@ def count_numel(model: nn.Module) -> int:
 
 
 def count_active_numel(model: TinyDeepseekV3, config: Config) -> int:
-    """Parameters one token uses: everything except the routed experts it is not sent to.
+    """Parameters that multiply one token's activations, counted from the modules.
 
-    Counted from the modules: the stored total minus, in every MoE layer, the ``numel()`` of
-    the ``n_routed_experts − num_experts_per_tok`` experts that stay idle.
+    The stored total minus, in every MoE layer, the ``numel()`` of the
+    ``n_routed_experts − num_experts_per_tok`` experts that stay idle, and minus the embedding
+    table, which is only looked up (when the output head is tied to it, the shared matrix
+    multiplies as the head and stays counted).
     """
     idle = 0
     for layer in model.layers:
         if isinstance(layer.mlp, MoE):
             sizes = [count_numel(expert) for expert in layer.mlp.experts]
             idle += sum(sizes[config["num_experts_per_tok"] :])
-    return count_numel(model) - idle
+    lookup_only = 0 if config["tie_word_embeddings"] else model.embed_tokens.weight.numel()
+    return count_numel(model) - idle - lookup_only

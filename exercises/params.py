@@ -106,8 +106,11 @@ def count_params(config: Config) -> dict[str, int]:
     [d, vocab_size], which is the embedding matrix itself (counted once) when
     ``tie_word_embeddings`` is true.
 
-    "active" counts what one token uses: everything except the routed experts it is not sent
-    to. Following DeepSeek's own accounting, the embedding and output head count as active.
+    "active" counts the parameters that multiply a token's activations: everything except the
+    routed experts the token is not sent to and the embedding table, whose one looked-up row
+    is a copy, not a matrix multiplication. The output head is a matrix multiplication and
+    counts as active. This is the convention of DeepSeek's weight documentation. When the
+    head is tied to the embedding, the shared matrix is used as the head and counts once.
 
     Args:
         config: a dict with Hugging Face DeepseekV3Config keys.

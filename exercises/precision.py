@@ -20,35 +20,49 @@ from numpy.typing import ArrayLike
 from course.formats import FP32, get_format
 from course.precision_reference import ADAM_MOMENTS, Recipe
 
+ROUNDING_MODES = ("nearest", "truncate")
+"""How a limited-precision value is rounded: to nearest (ties to even), or towards zero."""
 
-def round_mantissa(x: ArrayLike, mantissa_bits: int) -> np.ndarray:
-    """Round every element to ``mantissa_bits`` explicit mantissa bits, ties to even.
+
+def round_mantissa(x: ArrayLike, mantissa_bits: int, mode: str = "nearest") -> np.ndarray:
+    """Round every element to ``mantissa_bits`` explicit mantissa bits.
 
     A number with ``mantissa_bits`` explicit bits is ±1.b₁b₂…bₘ × 2^e: between 2^e and 2^(e+1)
-    the representable numbers are 2^(e − m) apart. A value halfway between two of them goes to
-    the one whose last bit bₘ is 0. The exponent e is not limited.
+    the representable numbers are 2^(e − m) apart. ``mode`` says which neighbour a value that
+    falls between two of them goes to:
+
+    - ``"nearest"``: the nearer one; a value exactly halfway goes to the one whose last bit bₘ
+      is 0 (ties to even), as IEEE formats do;
+    - ``"truncate"``: the one nearer to zero (the bits below bₘ are dropped), as a datapath that
+      shifts bits out and keeps no rounding bit does.
+
+    The exponent e is not limited.
 
     Args:
         x: values to round, any shape; converted to float64.
         mantissa_bits: explicit mantissa bits m kept, 1 ≤ m ≤ 52 (FP32 has 23, BF16 7).
+        mode: ``"nearest"`` (ties to even) or ``"truncate"`` (towards zero).
 
     Returns:
         float64 array of the same shape; zero stays zero.
-        Example: with m = 2, 1.125 → 1.0 and 1.375 → 1.5 (ties to the even neighbour).
+        Example: with m = 2, 1.125 → 1.0 and 1.375 → 1.5 (ties to the even neighbour); with
+        ``mode="truncate"``, 1.375 → 1.25 and −1.375 → −1.25.
     """
     raise NotImplementedError
 
 
-def accumulate_limited(terms: ArrayLike, mantissa_bits: int) -> np.ndarray:
+def accumulate_limited(terms: ArrayLike, mantissa_bits: int, mode: str = "nearest") -> np.ndarray:
     """Sum along the last axis with a running sum rounded to ``mantissa_bits`` after every addition.
 
     The accumulator starts at 0 and, for k = 1 … K, becomes round(sum + terms[..., k]) with
-    ``round_mantissa`` (round to nearest, ties to even). The loop runs over K; every other axis
-    is handled at once (many dot products in parallel).
+    ``round_mantissa(…, mantissa_bits, mode)``. The loop runs over K; every other axis is
+    handled at once (many dot products in parallel).
 
     Args:
         terms: float array of shape [..., K], e.g. the K products a[i]·b[i] of a dot product.
         mantissa_bits: explicit mantissa bits kept by the accumulator (23 behaves like FP32).
+        mode: ``"nearest"`` (ties to even) or ``"truncate"`` (towards zero), as in
+            ``round_mantissa``.
 
     Returns:
         float64 array of shape [...]: the limited-precision sums (0 where K = 0).
@@ -56,18 +70,22 @@ def accumulate_limited(terms: ArrayLike, mantissa_bits: int) -> np.ndarray:
     raise NotImplementedError
 
 
-def accumulate_promoted(terms: ArrayLike, mantissa_bits: int, interval: int) -> np.ndarray:
+def accumulate_promoted(
+    terms: ArrayLike, mantissa_bits: int, interval: int, mode: str = "nearest"
+) -> np.ndarray:
     """Sum along the last axis in limited precision, promoting to FP32 every ``interval`` terms.
 
     Each run of ``interval`` consecutive terms (the last run may be shorter) is summed by
-    ``accumulate_limited`` from zero; the partial sums are then added in order into an FP32
-    accumulator (round to 23 mantissa bits after each addition), as DeepSeek-V3 does on CUDA cores
-    every N_C = 128 elements.
+    ``accumulate_limited(…, mantissa_bits, mode)`` from zero; the partial sums are then added
+    in order into an FP32 accumulator (round to nearest, 23 mantissa bits, after each addition),
+    as DeepSeek-V3 does on CUDA cores every N_C = 128 elements.
 
     Args:
         terms: float array of shape [..., K].
         mantissa_bits: explicit mantissa bits of the limited accumulator.
         interval: terms per partial sum (N_C), at least 1.
+        mode: rounding of the limited accumulator, ``"nearest"`` or ``"truncate"``; the FP32
+            accumulator always rounds to nearest.
 
     Returns:
         float64 array of shape [...]: the FP32 totals (exact float64 copies of FP32 values).

@@ -121,8 +121,11 @@ def count_params(config: Config) -> dict[str, int]:
     [d, vocab_size], which is the embedding matrix itself (counted once) when
     ``tie_word_embeddings`` is true.
 
-    "active" counts what one token uses: everything except the routed experts it is not sent
-    to. Following DeepSeek's own accounting, the embedding and output head count as active.
+    "active" counts the parameters that multiply a token's activations: everything except the
+    routed experts the token is not sent to and the embedding table, whose one looked-up row
+    is a copy, not a matrix multiplication. The output head is a matrix multiplication and
+    counts as active. This is the convention of DeepSeek's weight documentation. When the
+    head is tied to the embedding, the shared matrix is used as the head and counts once.
 
     Args:
         config: a dict with Hugging Face DeepseekV3Config keys.
@@ -152,11 +155,12 @@ def count_params(config: Config) -> dict[str, int]:
     }
     total = sum(parts.values())
     idle_experts = parts["routed_experts"] - n_moe * routed_active
+    lookup_only = 0 if config["tie_word_embeddings"] else embedding  # tied: used as the head
     return {
         **parts,
         "routed_experts_active": n_moe * routed_active,
         "total": total,
-        "active": total - idle_experts,
+        "active": total - idle_experts - lookup_only,
     }
 
 

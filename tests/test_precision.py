@@ -131,6 +131,41 @@ def test_round_mantissa_keeps_shape_and_is_idempotent(precision):
     )
 
 
+@pytest.mark.exercise("round_mantissa")
+def test_round_mantissa_truncate_drops_bits_towards_zero(precision):
+    # m = 2, mode "truncate": between 1 and 2 the grid is 1, 1.25, 1.5, 1.75, and every value
+    # goes to the grid point at or below its magnitude: 1.125 → 1.0, 1.375 → 1.25, 1.9 → 1.75,
+    # 6.9 → 6.0 (grid step 1 between 4 and 8). Negative values move towards zero as well:
+    # −1.375 → −1.25 (towards −∞ would give −1.5). Grid points and zero stay.
+    x = np.array([1.125, 1.375, 1.9, 6.9, -1.375, -6.9, 1.25, 0.0])
+    expected = np.array([1.0, 1.25, 1.75, 6.0, -1.25, -6.0, 1.25, 0.0])
+    check.arrays_equal(
+        precision.round_mantissa(x, 2, mode="truncate"),
+        expected,
+        what="round_mantissa([1.125, 1.375, 1.9, 6.9, -1.375, -6.9, 1.25, 0.0], 2, mode='truncate')",
+        hint="truncation keeps the bits above the last kept one and drops the rest, so the "
+        "magnitude never grows: towards zero, not towards minus infinity",
+    )
+
+
+@pytest.mark.exercise("round_mantissa")
+def test_round_mantissa_truncate_matches_bit_masking(precision):
+    # Independent reference: a float64 is sign | 11 exponent bits | 52 mantissa bits, so
+    # truncating to m explicit bits is clearing the 52 − m lowest bits of its integer view
+    # (for normal numbers, which these are).
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(5000) * 10.0 ** rng.integers(-5, 6, 5000)
+    for bits in (3, 7, 13, 23):
+        mask = np.uint64((2**64 - 1) ^ (2 ** (52 - bits) - 1))
+        expected = (x.view(np.uint64) & mask).view(np.float64)
+        check.arrays_equal(
+            np.asarray(precision.round_mantissa(x, bits, mode="truncate"), dtype=np.float64),
+            expected,
+            what=f"round_mantissa(x, {bits}, mode='truncate') on 5000 random values",
+            hint="truncation keeps the sign and the highest bits of the significand",
+        )
+
+
 # --- accumulate_limited ---------------------------------------------------------------------
 
 
@@ -231,6 +266,45 @@ def test_accumulate_limited_error_shrinks_with_more_bits(precision):
 
 
 @pytest.mark.exercise("accumulate_limited")
+def test_accumulate_limited_truncating_by_hand(precision):
+    # m = 2, mode "truncate", terms 4, 0.75, 0.75, 0.75, 0.75 (grid step 1 between 4 and 8):
+    # 4.75 → 4 after every addition, so the sum never leaves 4 (exact 7; nearest gives 8).
+    check.close(
+        precision.accumulate_limited(np.array([4.0, 0.75, 0.75, 0.75, 0.75]), 2, mode="truncate"),
+        4.0,
+        what="accumulate_limited([4, 0.75, 0.75, 0.75, 0.75], 2, mode='truncate')",
+        hint="truncate the running sum after every addition",
+    )
+    # Signed: −4 − 0.75 = −4.75 → −4 (towards zero); then −4 + 1.5 = −2.5 → −2.5 (on the grid
+    # 2, 2.5, 3, 3.5 between 2 and 4); then −2.5 − 0.3 = −2.8 → −2.5.
+    check.close(
+        precision.accumulate_limited(np.array([-4.0, -0.75, 1.5, -0.3]), 2, mode="truncate"),
+        -2.5,
+        what="accumulate_limited([-4, -0.75, 1.5, -0.3], 2, mode='truncate')",
+        hint="negative running sums are truncated towards zero too (not towards minus infinity)",
+    )
+
+
+@pytest.mark.exercise("accumulate_limited")
+def test_accumulate_limited_truncating_matches_bit_masking(precision):
+    # Independent reference: a running sum truncated after each float64 addition by clearing
+    # the low mantissa bits of its integer view (see the round_mantissa test). Signed terms,
+    # shape [3, 4, 300] → [3, 4].
+    rng = np.random.default_rng(12)
+    terms = rng.standard_normal((3, 4, 300))
+    mask = np.uint64((2**64 - 1) ^ (2 ** (52 - 13) - 1))
+    expected = np.zeros((3, 4))
+    for k in range(terms.shape[-1]):
+        expected = ((expected + terms[..., k]).view(np.uint64) & mask).view(np.float64)
+    check.arrays_equal(
+        np.asarray(precision.accumulate_limited(terms, 13, mode="truncate"), dtype=np.float64),
+        expected,
+        what="accumulate_limited(terms of shape (3, 4, 300), 13, mode='truncate')",
+        hint="truncate (towards zero) the running sum after each addition",
+    )
+
+
+@pytest.mark.exercise("accumulate_limited")
 def test_accumulate_limited_of_nothing_is_zero(precision):
     check.arrays_equal(
         np.asarray(precision.accumulate_limited(np.zeros((4, 0)), 5), dtype=np.float64),
@@ -268,6 +342,31 @@ def test_accumulate_promoted_by_hand(precision):
         8.0,
         what="accumulate_promoted(np.ones(10), 2, 16)",
         hint="with one run the result is the limited-precision sum (8, see accumulate_limited)",
+    )
+
+
+@pytest.mark.exercise("accumulate_promoted")
+def test_accumulate_promoted_truncating_by_hand(precision):
+    # m = 2, mode "truncate", interval 2: terms 4, 0.75 | 4, 0.75 | 0.75. Each run is truncated
+    # on its own: 4.75 → 4, 4.75 → 4, 0.75 → 0.75; FP32 adds 4 + 4 + 0.75 = 8.75 (rounded to
+    # nearest, exact here). Without promotion the sum would be 4 → 8 → 8 → 8 (12.75 exact).
+    check.close(
+        precision.accumulate_promoted(
+            np.array([4.0, 0.75, 4.0, 0.75, 0.75]), 2, 2, mode="truncate"
+        ),
+        8.75,
+        what="accumulate_promoted([4, 0.75, 4, 0.75, 0.75], 2, 2, mode='truncate')",
+        hint="truncate inside each run of `interval` terms; the FP32 accumulator rounds to nearest",
+    )
+    # The FP32 accumulator rounds to nearest whatever the mode: m = 23, interval 1, terms 1 and
+    # 0.75 × 2^-23 (each exact in 23 bits). 1 + 0.75 ulp rounds up to 1 + 2^-23 in FP32;
+    # a truncating FP32 accumulator would stay at 1.
+    check.close(
+        precision.accumulate_promoted(np.array([1.0, 0.75 * 2.0**-23]), 23, 1, mode="truncate"),
+        1.0 + 2.0**-23,
+        rel=0.0,
+        what="accumulate_promoted([1, 0.75 × 2^-23], 23, 1, mode='truncate')",
+        hint="only the limited accumulator truncates; the FP32 one rounds to nearest",
     )
 
 

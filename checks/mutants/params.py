@@ -52,6 +52,13 @@ MUTANTS = [
     Mutant("params", "count_params", "embedding and head left out of the active count",
            _COUNT + "    out = _right_count(c)\n"
            "    return dict(out, active=out['active'] - out['embedding'] - out['output_head'])\n"),
+    Mutant("params", "count_params", "the embedding lookup counted as active",
+           _COUNT + "    out = _right_count(c)\n"
+           "    if c['tie_word_embeddings']:\n        return out\n"
+           "    return dict(out, active=out['active'] + out['embedding'])\n"),
+    Mutant("params", "count_params", "the output head left out of the active count",
+           _COUNT + "    out = _right_count(c)\n"
+           "    return dict(out, active=out['active'] - out['output_head'])\n"),
     Mutant("params", "count_params", "final norm and per-layer norms forgotten",
            _COUNT + "    out = _right_count(c)\n"
            "    return dict(out, total=out['total'] - out['norms'], active=out['active'] - out['norms'])\n"),

@@ -5,31 +5,47 @@ from checks.mutants import Mutant
 MUTANTS = [
     # round_mantissa
     Mutant("precision", "round_mantissa", "truncation (round towards zero)",
-           "def round_mantissa(x, mantissa_bits):\n"
+           "def round_mantissa(x, mantissa_bits, mode='nearest'):\n"
            "    f, e = np.frexp(np.asarray(x, dtype=np.float64))\n"
            "    return np.ldexp(np.trunc(np.ldexp(f, mantissa_bits + 1)), e - mantissa_bits - 1)\n"),
     Mutant("precision", "round_mantissa", "ties away from zero",
-           "def round_mantissa(x, mantissa_bits):\n"
+           "def round_mantissa(x, mantissa_bits, mode='nearest'):\n"
            "    f, e = np.frexp(np.asarray(x, dtype=np.float64))\n"
            "    s = np.ldexp(f, mantissa_bits + 1)\n"
            "    return np.ldexp(np.sign(s) * np.floor(np.abs(s) + 0.5), e - mantissa_bits - 1)\n"),
     Mutant("precision", "round_mantissa", "the implicit bit forgotten (one bit too few)",
-           "def round_mantissa(x, mantissa_bits):\n"
+           "def round_mantissa(x, mantissa_bits, mode='nearest'):\n"
            "    f, e = np.frexp(np.asarray(x, dtype=np.float64))\n"
            "    return np.ldexp(np.rint(np.ldexp(f, mantissa_bits)), e - mantissa_bits)\n"),
     Mutant("precision", "round_mantissa", "a fixed step 2^-m instead of one relative to the exponent",
-           "def round_mantissa(x, mantissa_bits):\n"
+           "def round_mantissa(x, mantissa_bits, mode='nearest'):\n"
            "    x = np.asarray(x, dtype=np.float64)\n"
            "    return np.rint(x * 2.0**mantissa_bits) / 2.0**mantissa_bits\n"),
+    Mutant("precision", "round_mantissa", "truncation towards minus infinity (floor)",
+           "def round_mantissa(x, mantissa_bits, mode='nearest'):\n"
+           "    f, e = np.frexp(np.asarray(x, dtype=np.float64))\n"
+           "    s = np.ldexp(f, mantissa_bits + 1)\n"
+           "    return np.ldexp(np.rint(s) if mode == 'nearest' else np.floor(s), e - mantissa_bits - 1)\n"),
+    Mutant("precision", "round_mantissa", "mode ignored: always to nearest",
+           "def round_mantissa(x, mantissa_bits, mode='nearest'):\n"
+           "    f, e = np.frexp(np.asarray(x, dtype=np.float64))\n"
+           "    return np.ldexp(np.rint(np.ldexp(f, mantissa_bits + 1)), e - mantissa_bits - 1)\n"),
     # accumulate_limited
+    Mutant("precision", "accumulate_limited", "mode not passed on: always to nearest",
+           "def accumulate_limited(terms, mantissa_bits, mode='nearest'):\n"
+           "    terms = np.asarray(terms, dtype=np.float64)\n"
+           "    total = np.zeros(terms.shape[:-1])\n"
+           "    for k in range(terms.shape[-1]):\n"
+           "        total = round_mantissa(total + terms[..., k], mantissa_bits)\n"
+           "    return total\n"),
     Mutant("precision", "accumulate_limited", "rounds once, at the end",
-           "def accumulate_limited(terms, mantissa_bits):\n"
+           "def accumulate_limited(terms, mantissa_bits, mode='nearest'):\n"
            "    return round_mantissa(np.asarray(terms, dtype=np.float64).sum(axis=-1), mantissa_bits)\n"),
     Mutant("precision", "accumulate_limited", "rounds each term, not the running sum",
-           "def accumulate_limited(terms, mantissa_bits):\n"
+           "def accumulate_limited(terms, mantissa_bits, mode='nearest'):\n"
            "    return round_mantissa(terms, mantissa_bits).sum(axis=-1)\n"),
     Mutant("precision", "accumulate_limited", "truncates the running sum",
-           "def accumulate_limited(terms, mantissa_bits):\n"
+           "def accumulate_limited(terms, mantissa_bits, mode='nearest'):\n"
            "    terms = np.asarray(terms, dtype=np.float64)\n"
            "    total = np.zeros(terms.shape[:-1])\n"
            "    for k in range(terms.shape[-1]):\n"
@@ -37,7 +53,7 @@ MUTANTS = [
            "        total = np.ldexp(np.trunc(np.ldexp(f, mantissa_bits + 1)), e - mantissa_bits - 1)\n"
            "    return total\n"),
     Mutant("precision", "accumulate_limited", "the first term is not rounded",
-           "def accumulate_limited(terms, mantissa_bits):\n"
+           "def accumulate_limited(terms, mantissa_bits, mode='nearest'):\n"
            "    terms = np.asarray(terms, dtype=np.float64)\n"
            "    if terms.shape[-1] == 0:\n"
            "        return np.zeros(terms.shape[:-1])\n"
@@ -46,17 +62,17 @@ MUTANTS = [
            "        total = round_mantissa(total + terms[..., k], mantissa_bits)\n"
            "    return total\n"),
     Mutant("precision", "accumulate_limited", "mantissa bits ignored (FP32 accumulation)",
-           "def accumulate_limited(terms, mantissa_bits):\n"
+           "def accumulate_limited(terms, mantissa_bits, mode='nearest'):\n"
            "    return np.cumsum(np.asarray(terms, dtype=np.float32), axis=-1)[..., -1].astype(float)\n"),
     # accumulate_promoted
     Mutant("precision", "accumulate_promoted", "the last, shorter run is dropped",
-           "def accumulate_promoted(terms, mantissa_bits, interval):\n"
+           "def accumulate_promoted(terms, mantissa_bits, interval, mode='nearest'):\n"
            "    terms = np.asarray(terms, dtype=np.float64)\n"
            "    blocks = terms.shape[-1] // interval\n"
            "    runs = terms[..., : blocks * interval].reshape(*terms.shape[:-1], blocks, interval)\n"
            "    return accumulate_limited(accumulate_limited(runs, mantissa_bits), 23)\n"),
     Mutant("precision", "accumulate_promoted", "partial sums added in limited precision",
-           "def accumulate_promoted(terms, mantissa_bits, interval):\n"
+           "def accumulate_promoted(terms, mantissa_bits, interval, mode='nearest'):\n"
            "    terms = np.asarray(terms, dtype=np.float64)\n"
            "    k = terms.shape[-1]\n"
            "    blocks = -(-k // interval)\n"
@@ -64,11 +80,23 @@ MUTANTS = [
            "    runs = np.pad(terms, pad).reshape(*terms.shape[:-1], blocks, interval)\n"
            "    return accumulate_limited(accumulate_limited(runs, mantissa_bits), mantissa_bits)\n"),
     Mutant("precision", "accumulate_promoted", "the limited accumulator is never restarted",
-           "def accumulate_promoted(terms, mantissa_bits, interval):\n"
+           "def accumulate_promoted(terms, mantissa_bits, interval, mode='nearest'):\n"
            "    return accumulate_limited(terms, mantissa_bits)\n"),
     Mutant("precision", "accumulate_promoted", "no limited precision at all",
-           "def accumulate_promoted(terms, mantissa_bits, interval):\n"
+           "def accumulate_promoted(terms, mantissa_bits, interval, mode='nearest'):\n"
            "    return np.asarray(terms, dtype=np.float64).sum(axis=-1)\n"),
+    Mutant("precision", "accumulate_promoted", "runs always rounded to nearest (mode not passed on)",
+           "_right_promoted = accumulate_promoted\n\n"
+           "def accumulate_promoted(terms, mantissa_bits, interval, mode='nearest'):\n"
+           "    return _right_promoted(terms, mantissa_bits, interval)\n"),
+    Mutant("precision", "accumulate_promoted", "the FP32 accumulator truncates as well",
+           "def accumulate_promoted(terms, mantissa_bits, interval, mode='nearest'):\n"
+           "    terms = np.asarray(terms, dtype=np.float64)\n"
+           "    k = terms.shape[-1]\n"
+           "    blocks = -(-k // interval)\n"
+           "    pad = [(0, 0)] * (terms.ndim - 1) + [(0, blocks * interval - k)]\n"
+           "    runs = np.pad(terms, pad).reshape(*terms.shape[:-1], blocks, interval)\n"
+           "    return accumulate_limited(accumulate_limited(runs, mantissa_bits, mode), 23, mode)\n"),
     # bytes_per_parameter
     Mutant("precision", "bytes_per_parameter", "master weights forgotten",
            "def bytes_per_parameter(recipe):\n"
