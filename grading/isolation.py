@@ -226,9 +226,7 @@ def trusted_child(job: Job, tree: Path, server: Server, events: int, limits: Lim
         client = server.new_client()
         session = RemoteSession(client, job.sources, limits.worker())
         empty = Path(tempfile.mkdtemp(prefix="impl-"))
-        pytest.main(
-            pytest_arguments(tree, empty, job, limits), plugins=[session, EventLog(events)]
-        )
+        pytest.main(pytest_arguments(tree, empty, job, limits), plugins=[session, EventLog(events)])
         shutil.rmtree(empty, ignore_errors=True)
     except BaseException:
         code = 1

@@ -151,7 +151,9 @@ class Connection:
             raise WorkerEnded(self.ending()) from None
         except wire.WireError as error:
             self.stop()
-            raise WorkerEnded(f"the submission's process sent a malformed answer ({error})") from None
+            raise WorkerEnded(
+                f"the submission's process sent a malformed answer ({error})"
+            ) from None
         except BaseException:  # the time limit, Ctrl-C: the worker is out of step, end it
             self.stop()
             raise

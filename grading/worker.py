@@ -188,7 +188,9 @@ class Worker:
 
     def describe(self, error: BaseException) -> dict:
         """An exception as plain data: type, message, the submission's line, errno, exit code."""
-        frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == self.filename]
+        frames = [
+            f for f in traceback.extract_tb(error.__traceback__) if f.filename == self.filename
+        ]
         line = frames[-1].lineno if frames else getattr(error, "lineno", None)
         builtin = type(error).__module__ == "builtins"
         try:
