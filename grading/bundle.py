@@ -19,9 +19,8 @@ import zipfile
 from pathlib import Path
 
 from grading.gradescope import VISIBILITIES
-from grading.isolation import TREE_PARTS
+from grading.isolation import EXTRA_TESTS_DIR, TREE_PARTS
 from grading.loader import ROOT
-from grading.isolation import EXTRA_TESTS_DIR
 
 BUNDLED = (*TREE_PARTS, "requirements.txt")
 SKIPPED_NAMES = ("__pycache__", ".pytest_cache")

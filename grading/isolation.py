@@ -118,9 +118,7 @@ def read_sources(folder: Path, topics: list[str]) -> tuple[dict[str, str], list[
     Raises:
         FolderError: the folder holds links, special files, or too many files.
     """
-    count = 0
-    for path in folder.rglob("*"):
-        count += 1
+    for count, path in enumerate(folder.rglob("*"), start=1):
         if count > MAX_FILES:
             raise FolderError(f"more than {MAX_FILES} files; nothing was graded")
         mode = path.lstat().st_mode
@@ -311,6 +309,7 @@ class BatchGrader:
         from grading.worker import preload
 
         preload()
+        warm_up()
         self.limits = limits
         self.scratch = Path(tempfile.mkdtemp(prefix="grading-tree-"))
         self.tree = self.scratch / "tree"
@@ -379,6 +378,19 @@ class BatchGrader:
                     if on_grade is not None:
                         on_grade(grade)
         return grades
+
+
+def warm_up() -> None:
+    """Load, once, what the trusted checks would otherwise load in every forked process.
+
+    torch loads its compiler stack lazily, on the first use of ``FlopCounterMode`` (a graded
+    test's independent reference); that costs seconds, so the driver pays it before forking.
+    """
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False), torch.no_grad():
+        torch.ones(2, 2) @ torch.ones(2, 2)
 
 
 def copy_tree(instructor: Path, extra_tests: Path | None, target: Path) -> None:

@@ -136,7 +136,6 @@ def topic_fixture(topic: str):
     @pytest.fixture(name=topic)
     def _fixture(request: pytest.FixtureRequest) -> ModuleType:
         from grading.plugin import IMPL_KEY
-
         from grading.remote import REMOTE_KEY, WorkerEnded
 
         session = request.config.stash.get(REMOTE_KEY, None)

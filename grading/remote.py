@@ -221,14 +221,15 @@ def copy_back(args: tuple, kwargs: dict, mutated: Any) -> None:
         original = kwargs.get(key[2:]) if key.startswith("k:") else None
         if not key.startswith("k:") and key.isdigit() and int(key) < len(args):
             original = args[int(key)]
+        same_shape = getattr(original, "shape", None) == getattr(new, "shape", ())
         with contextlib.suppress(Exception):
-            if isinstance(original, np.ndarray) and isinstance(new, np.ndarray):
-                if original.shape == new.shape:
-                    np.copyto(original, new, casting="unsafe")
-            elif isinstance(original, torch.Tensor) and isinstance(new, torch.Tensor):
-                if original.shape == new.shape:
-                    with torch.no_grad():
-                        original.copy_(new)
+            if same_shape and isinstance(original, np.ndarray) and isinstance(new, np.ndarray):
+                np.copyto(original, new, casting="unsafe")
+            elif (
+                same_shape and isinstance(original, torch.Tensor) and isinstance(new, torch.Tensor)
+            ):
+                with torch.no_grad():
+                    original.copy_(new)
 
 
 def raise_from_worker(info: Any, limits: WorkerLimits, filename: str) -> None:
@@ -249,7 +250,7 @@ def raise_from_worker(info: Any, limits: WorkerLimits, filename: str) -> None:
         )
     if info.get("errno") == errno.EFBIG:
         pytest.fail(
-            f"wrote more than the {limits.file_mb} MB file-size limit (printing or saving too much?)",  # noqa: E501
+            f"wrote more than the {limits.file_mb} MB file-size limit (printing or saving too much?)",
             pytrace=False,
         )
     if kind == "WireError":

@@ -499,13 +499,13 @@ def preload() -> None:
     import torch
 
     torch.set_num_threads(1)
-    import course.formats  # noqa: F401
-    import course.moe_reference  # noqa: F401
-    import course.params_reference  # noqa: F401
-    import course.precision_reference  # noqa: F401
-    import course.tiny_deepseek  # noqa: F401
     import pytest  # noqa: F401  (scenario code may import it)
 
+    import course.formats
+    import course.moe_reference
+    import course.params_reference
+    import course.precision_reference
+    import course.tiny_deepseek  # noqa: F401
     import grading  # noqa: F401
 
 

@@ -524,7 +524,7 @@ def rebuilt_layer(run: dict, n_experts: int, what: str):
                 part: state[n]
                 for part, n in zip(("gate.weight", "up.weight", "down.weight"), names, strict=True)
             }
-        )  # noqa: E501
+        )
         return module
 
     for name in ("gate_weight", "gate_bias"):
@@ -534,7 +534,7 @@ def rebuilt_layer(run: dict, n_experts: int, what: str):
                 f"a state_dict entry {name}",
                 sorted(state),
                 hint="register gate_weight as a parameter and gate_bias as a buffer",
-            )  # noqa: E501
+            )
     n_group, topk_group, top_k, scale = run["settings"]
     return SimpleNamespace(
         gate_weight=state["gate_weight"],
