@@ -23,6 +23,7 @@ import os
 import select
 import shutil
 import signal
+import socket
 import stat
 import sys
 import tempfile
@@ -34,7 +35,7 @@ import pytest
 
 from grading.loader import ROOT
 from grading.remote import RemoteSession, WorkerLimits
-from grading.sandbox import Server, start_server
+from grading.sandbox import start_server
 
 TREE_PARTS = ("grading", "course", "tests", "conftest.py", "pyproject.toml")
 EXTRA_TESTS_DIR = "extra_tests"
@@ -214,14 +215,15 @@ def pytest_arguments(tree: Path, impl: Path, job: Job, limits: Limits) -> list[s
     return [*targets, *options, *job.select]
 
 
-def trusted_child(job: Job, tree: Path, server: Server, events: int, limits: Limits) -> None:
+def trusted_child(
+    job: Job, tree: Path, client: socket.socket, events: int, limits: Limits
+) -> None:
     """The forked trusted process: run the tests against remote topics; never returns."""
     code = 0
     try:
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)
-        client = server.new_client()
         session = RemoteSession(client, job.sources, limits.worker())
         empty = Path(tempfile.mkdtemp(prefix="impl-"))
         pytest.main(pytest_arguments(tree, empty, job, limits), plugins=[session, EventLog(events)])
@@ -333,12 +335,16 @@ class BatchGrader:
         self.close()
 
     def start(self, job: Job) -> Running:
+        client = self.server.new_client()  # asked here, one at a time, never by the children
         read, write = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(read)
-            trusted_child(job, self.tree, self.server, write, self.limits)
+            with contextlib.suppress(OSError):
+                self.server.control.close()
+            trusted_child(job, self.tree, client, write, self.limits)
         os.close(write)
+        client.close()
         os.set_blocking(read, False)
         return Running(job, pid, read, time.monotonic())
 
