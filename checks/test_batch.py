@@ -60,9 +60,7 @@ def news_tree() -> Path:
 
 def grade_folder(folder: Path, name: str, *, limits: Limits = FAST) -> Grade:
     """Grade ``folder`` in isolation against the news tests only."""
-    return isolation.grade_folder(
-        folder, name, limits=limits, instructor=news_tree(), unsafe=True
-    )
+    return isolation.grade_folder(folder, name, limits=limits, instructor=news_tree(), unsafe=True)
 
 
 def isolated(limits: Limits = FAST) -> bool:
@@ -188,8 +186,7 @@ def test_os_exit_on_import_costs_the_topic(tmp_path):
     grade = grade_folder(submission(tmp_path / "s", "import os\nos._exit(9)\n"), "s")
     assert_zero(grade)
     assert all(
-        "ended while importing news.py" in t.message and "code 9" in t.message
-        for t in grade.tests
+        "ended while importing news.py" in t.message and "code 9" in t.message for t in grade.tests
     )
 
 
@@ -217,9 +214,7 @@ def test_loop_that_swallows_every_exception_is_stopped(tmp_path):
 
 
 def test_cpu_time_limit(tmp_path):
-    source = solution_with(
-        "def active_share(active, total):\n    while True:\n        pass\n"
-    )
+    source = solution_with("def active_share(active, total):\n    while True:\n        pass\n")
     limits = Limits(test_timeout_s=0, wall_s=60, cpu_s=2)
     grade = grade_folder(submission(tmp_path / "s", source), "s", limits=limits)
     assert_only_lost(grade, "active_share", "CPU-time limit of 2 s")
@@ -360,9 +355,7 @@ def test_importing_the_solutions_is_refused(tmp_path, package):
 
 # --- the attacks that succeeded before --------------------------------------------------------
 
-FORGED = (
-    '{"event": "result", "nodeid": "tests/test_news.py::%s", "passed": true, "message": ""}\\n'
-)
+FORGED = '{"event": "result", "nodeid": "tests/test_news.py::%s", "passed": true, "message": ""}\\n'
 
 
 def test_forged_events_on_every_descriptor_then_exit(tmp_path):

@@ -210,14 +210,12 @@ def pytest_arguments(tree: Path, impl: Path, job: Job, limits: Limits) -> list[s
         "--impl", str(impl), "--rootdir", str(tree), "-c", str(tree / "pyproject.toml"),
         "-p", "no:cacheprovider", "--import-mode=importlib", "-q", "--no-header",
         "--tb=short", "--show-capture=no", "--no-score-table", "-W", "ignore",
-        "-o", f"timeout={max(limits.test_timeout_s, 0):g}",
+        "-o", f"timeout={max(limits.test_timeout_s, 0):g}", "-p", "no:logging", "--capture=no",
     ]  # fmt: skip
     return [*targets, *options, *job.select]
 
 
-def trusted_child(
-    job: Job, tree: Path, client: socket.socket, events: int, limits: Limits
-) -> None:
+def trusted_child(job: Job, tree: Path, client: socket.socket, events: int, limits: Limits) -> None:
     """The forked trusted process: run the tests against remote topics; never returns."""
     code = 0
     try:
@@ -317,7 +315,23 @@ class BatchGrader:
         self.tree = self.scratch / "tree"
         copy_tree(tree, extra_tests, self.tree)
         self.topics = graded_topics(self.tree)
+        self.collect_once()
         self.server = start_server(tree, unsafe=unsafe)
+
+    def collect_once(self) -> None:
+        """Import the instructor's test files here, once, before any fork.
+
+        pytest's ``importlib`` import mode reuses a test module already in ``sys.modules``, so
+        each forked grading process finds them imported (their module-level references, such
+        as brute-force parametrizations, computed once per batch, not once per submission).
+        """
+        arguments = pytest_arguments(self.tree, self.tree, Job("collect", {}), self.limits)
+        with (
+            open(os.devnull, "w") as null,
+            contextlib.redirect_stdout(null),
+            contextlib.redirect_stderr(null),
+        ):
+            pytest.main([*arguments, "--collect-only"])
 
     @property
     def note(self) -> str:
