@@ -282,16 +282,20 @@ def test_deleting_and_rewriting_files(tmp_path):
     grading and course folder it can reach; the instructor's tree and the grade are unharmed."""
     before = digest(ROOT / "tests") + digest(ROOT / "grading") + digest(news_tree())
     source = solution_with(
-        "import pathlib, shutil\n"
-        "for _root in ('/', '/tmp', str(pathlib.Path.home())):\n"
-        "    try:\n"
-        "        for _path in pathlib.Path(_root).rglob('test_*.py'):\n"
+        "import os, shutil\n"
+        "_SKIP = {'usr', 'proc', 'sys', 'dev', 'site-packages', 'lib', 'lib64', '.pyenv'}\n"
+        "for _top, _dirs, _files in os.walk('/'):\n"
+        "    _dirs[:] = [d for d in _dirs if d not in _SKIP]\n"
+        "    for _name in _files:\n"
+        "        if _name.startswith('test_') and _name.endswith('.py'):\n"
         "            try:\n"
-        "                _path.write_text('def test_fake():\\n    pass\\n')\n"
+        "                with open(os.path.join(_top, _name), 'w') as _f:\n"
+        "                    _f.write('def test_fake():\\n    pass\\n')\n"
         "            except OSError:\n"
         "                pass\n"
-        "    except OSError:\n"
-        "        pass\n"
+        "    for _name in _dirs:\n"
+        "        if _name in ('grading', 'course', 'tests'):\n"
+        "            shutil.rmtree(os.path.join(_top, _name), ignore_errors=True)\n"
         "def percent_change(old, new):\n"
         "    raise RuntimeError('nothing here')\n"
     )
@@ -673,7 +677,9 @@ def test_setup_sh_installs_only_what_grading_needs():
     from grading.bundle import SETUP_SH, grading_requirements
 
     pins = grading_requirements((ROOT / "requirements.txt").read_text())
-    names = {line.split("==")[0].lower() for line in pins.splitlines() if "==" in line}
+    names = {
+        line.split("==")[0].lower().replace("_", "-") for line in pins.splitlines() if "==" in line
+    }
     assert {"numpy", "torch", "pytest", "pytest-timeout", "ml-dtypes", "pyyaml"} <= names
     assert not names & {"jupyter-book", "sphinx", "playwright", "ipykernel", "jupytext"}
     assert "bubblewrap" in SETUP_SH

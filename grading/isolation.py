@@ -222,6 +222,7 @@ def trusted_child(job: Job, tree: Path, client: socket.socket, events: int, limi
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)
+        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (until os._exit)
         session = RemoteSession(client, job.sources, limits.worker())
         empty = Path(tempfile.mkdtemp(prefix="impl-"))
         pytest.main(pytest_arguments(tree, empty, job, limits), plugins=[session, EventLog(events)])

@@ -334,14 +334,18 @@ class TopicState:
     def request(self, message: dict, args: tuple = (), kwargs: dict | None = None) -> Any:
         """One call into the worker; returns its value or raises what the learner's code raised."""
         kwargs = kwargs or {}
-        connection = self.ensure()
         try:
+            connection = self.ensure()
             state = outgoing_state(connection)
             reply = connection.request(
                 {**message, "args": list(args), "kwargs": dict(kwargs), "state": state}
             )
         except WorkerEnded as ending:
-            pytest.fail(str(ending), pytrace=False)
+            problem = str(ending)
+        else:
+            problem = ""
+        if problem:  # outside the except block: no chained exception in the report
+            pytest.fail(problem, pytrace=False)
         apply_incoming_state(connection, reply.get("state"))
         copy_back(args, kwargs, reply.get("mutated"))
         if "raised" in reply:
@@ -402,7 +406,11 @@ class RemoteRef:
                 {**message, "target": ref, "args": list(args), "kwargs": kwargs, "state": state}
             )
         except WorkerEnded as ending:
-            pytest.fail(str(ending), pytrace=False)
+            problem = str(ending)
+        else:
+            problem = ""
+        if problem:
+            pytest.fail(problem, pytrace=False)
         apply_incoming_state(connection, reply.get("state"))
         copy_back(args, kwargs, reply.get("mutated"))
         if "raised" in reply:

@@ -102,12 +102,14 @@ def private_mounts(tmp_mb: int) -> str:
     return problem or _call("mount", b"tmpfs", b"/proc", b"tmpfs", MS_NOSUID | MS_NODEV, b"size=1m")
 
 
-def set_limit(kind: int, soft: int) -> None:
-    """Lower one resource limit (soft and hard); never above the current hard limit."""
-    _, hard = resource.getrlimit(kind)
-    value = soft if hard == resource.RLIM_INFINITY else min(soft, hard)
+def set_limit(kind: int, soft: int, hard: int | None = None) -> None:
+    """Lower one resource limit (soft, and hard: the same unless given); never raise one."""
+    _, current = resource.getrlimit(kind)
+    hard = soft if hard is None else hard
+    if current != resource.RLIM_INFINITY:
+        soft, hard = min(soft, current), min(hard, current)
     with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(kind, (value, value))
+        resource.setrlimit(kind, (soft, hard))
 
 
 def apply_limits(limits: dict) -> None:
@@ -115,7 +117,7 @@ def apply_limits(limits: dict) -> None:
     if limits.get("memory_mb", 0) > 0:
         set_limit(resource.RLIMIT_AS, limits["memory_mb"] * 2**20)
     if limits.get("cpu_s", 0) > 0:
-        set_limit(resource.RLIMIT_CPU, int(limits["cpu_s"]))
+        set_limit(resource.RLIMIT_CPU, int(limits["cpu_s"]), int(limits["cpu_s"]) + 1)
     if limits.get("file_mb", 0) > 0:
         set_limit(resource.RLIMIT_FSIZE, limits["file_mb"] * 2**20)
     if limits.get("processes", 0) > 0:
@@ -379,15 +381,11 @@ def serve(sock: socket.socket) -> None:
 # --- the keeper and the fork server ----------------------------------------------------------
 
 
-def worker_process(work: socket.socket, limits: dict, isolated: bool) -> None:
-    """The worker itself (PID 1 of its namespace when isolated); never returns."""
+def worker_process(work: socket.socket, limits: dict) -> None:
+    """The worker itself: quiet, limited, serving the grader's requests; never returns."""
     code = 0
     try:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if isolated:
-            problem = private_mounts(int(limits.get("tmp_mb", 64)))
-            if problem:
-                os._exit(97)
         quiet_standard_streams()
         os.environ.update({"HOME": "/tmp", "TMPDIR": "/tmp"})
         os.chdir("/tmp")
@@ -404,6 +402,33 @@ def worker_process(work: socket.socket, limits: dict, isolated: bool) -> None:
     os._exit(code)
 
 
+def init_process(work: socket.socket, status: int, limits: dict, isolated: bool) -> None:
+    """PID 1 of the worker's namespace: private mounts, then start the worker and wait.
+
+    The kernel does not deliver signals such as SIGXCPU to a namespace's first process, so
+    the worker is its child; this process reaps whatever else is left and, when the worker
+    ends, writes its wait status to ``status`` and ends, which ends every process inside.
+    """
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if isolated and private_mounts(int(limits.get("tmp_mb", 64))):
+        os._exit(97)
+    if not isolated:
+        os.setsid()
+    pid = os.fork()
+    if pid == 0:
+        os.close(status)
+        worker_process(work, limits)
+    work.close()
+    while True:
+        try:
+            done, wait_status = os.wait()
+        except ChildProcessError:
+            os._exit(96)
+        if done == pid:
+            os.write(status, str(wait_status).encode())
+            os._exit(0)
+
+
 def keeper_process(work: socket.socket, ctl: socket.socket, limits: dict, isolate: bool) -> None:
     """Start the worker, end it when told (or when the grader goes), report how it ended."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -414,13 +439,14 @@ def keeper_process(work: socket.socket, ctl: socket.socket, limits: dict, isolat
         with contextlib.suppress(OSError):
             ctl.sendall(json.dumps({"failed": f"cannot isolate the worker: {problem}"}).encode())
         os._exit(1)
+    status_read, status_write = os.pipe()
     pid = os.fork()
     if pid == 0:
         ctl.close()
-        if not isolate:
-            os.setsid()
-        worker_process(work, limits, isolate)
+        os.close(status_read)
+        init_process(work, status_write, limits, isolate)
     work.close()
+    os.close(status_write)
     killed = False
     pidfd = os.pidfd_open(pid)
     while True:
@@ -434,11 +460,13 @@ def keeper_process(work: socket.socket, ctl: socket.socket, limits: dict, isolat
             break
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
+    _, init_status = os.waitpid(pid, 0)
     if not isolate:  # no PID namespace: end what is left of the worker's session
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
-    ending = {"killed": killed}
+    report = os.read(status_read, 64)
+    status = int(report) if report.isdigit() else init_status
+    ending = {"killed": killed and not report}
     if os.WIFSIGNALED(status):
         ending["signal"] = os.WTERMSIG(status)
     else:
