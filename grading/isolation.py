@@ -307,8 +307,10 @@ class BatchGrader:
         unsafe: bool = False,
     ) -> None:
         os.environ.setdefault("OMP_NUM_THREADS", "1")
-        from grading.worker import preload
+        from grading.worker import PR_SET_DUMPABLE, _libc, preload
 
+        # Nobody else of this user may debug this process or its forks (or write their memory).
+        _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
         preload()
         warm_up()
         self.limits = limits
