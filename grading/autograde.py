@@ -186,13 +186,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--memory-mb",
         type=int,
         default=defaults.memory_mb,
-        help=f"address-space limit (default {defaults.memory_mb})",
+        help=f"address-space limit of a worker, MB (default {defaults.memory_mb})",
     )
     parser.add_argument(
         "--cpu-s",
         type=int,
         default=defaults.cpu_s,
-        help=f"CPU seconds per grading process (default {defaults.cpu_s})",
+        help=f"CPU seconds per worker (default {defaults.cpu_s})",
     )
     parser.add_argument(
         "--file-mb",
@@ -204,7 +204,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--restarts",
         type=int,
         default=defaults.restarts,
-        help=f"re-runs after a crash (default {defaults.restarts})",
+        help=f"fresh workers per topic after crashes (default {defaults.restarts})",
     )
     parser.add_argument(
         "--unsafe",

@@ -35,7 +35,7 @@ import pytest
 
 from grading.loader import ROOT
 from grading.remote import RemoteSession, WorkerLimits
-from grading.sandbox import start_server
+from grading.sandbox import launch_server
 
 TREE_PARTS = ("grading", "course", "tests", "conftest.py", "pyproject.toml")
 EXTRA_TESTS_DIR = "extra_tests"
@@ -311,15 +311,18 @@ class BatchGrader:
 
         # Nobody else of this user may debug this process or its forks (or write their memory).
         _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-        preload()
-        warm_up()
+        launch = launch_server(tree, unsafe=unsafe)  # it imports torch while this process does
         self.limits = limits
         self.scratch = Path(tempfile.mkdtemp(prefix="grading-tree-"))
-        self.tree = self.scratch / "tree"
-        copy_tree(tree, extra_tests, self.tree)
-        self.topics = graded_topics(self.tree)
-        self.collect_once()
-        self.server = start_server(tree, unsafe=unsafe)
+        try:
+            preload()
+            warm_up()
+            self.tree = self.scratch / "tree"
+            copy_tree(tree, extra_tests, self.tree)
+            self.topics = graded_topics(self.tree)
+            self.collect_once()
+        finally:
+            self.server = launch.ready()
 
     def collect_once(self) -> None:
         """Import the instructor's test files here, once, before any fork.

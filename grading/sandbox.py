@@ -150,10 +150,50 @@ class Server:
 
 
 def start_server(tree: Path = ROOT, *, unsafe: bool = False) -> Server:
-    """Start the fork server, sandboxed when possible.
+    """Start the fork server, sandboxed when possible, and wait until it is ready.
 
     Raises:
         SandboxError: isolation is unavailable and ``unsafe`` is False, or the server failed.
+    """
+    return launch_server(tree, unsafe=unsafe).ready()
+
+
+@dataclass
+class Launch:
+    """A fork server that is starting (importing numpy and torch) while the grader prepares."""
+
+    process: subprocess.Popen
+    control: socket.socket
+    code_dir: Path
+    problem: str  # why it runs without bwrap, or ""
+    unsafe: bool
+
+    def ready(self) -> Server:
+        """Wait for the server's greeting; the running server.
+
+        Raises:
+            SandboxError: the server failed, or its workers cannot be isolated and
+                ``unsafe`` is False.
+        """
+        process, mine, code_dir, problem, unsafe = (
+            self.process, self.control, self.code_dir, self.problem, self.unsafe,
+        )  # fmt: skip
+        status = _greeting(process, mine, code_dir)
+        nested = str(status.get("isolation", ""))
+        note = problem or (f"workers share the sandbox's namespaces ({nested})" if nested else "")
+        if nested and not unsafe and not problem:
+            Server(process, mine, False, note, code_dir).close()
+            raise SandboxError(
+                f"cannot isolate submissions: {nested}; pass --unsafe to grade without isolation"
+            )
+        return Server(process, mine, not problem and not nested, note, code_dir)
+
+
+def launch_server(tree: Path = ROOT, *, unsafe: bool = False) -> Launch:
+    """Start the fork server, sandboxed when possible; ``ready()`` waits for it.
+
+    Raises:
+        SandboxError: isolation is unavailable and ``unsafe`` is False.
     """
     problem = isolation_problem()
     if problem and not unsafe:
@@ -183,6 +223,11 @@ def start_server(tree: Path = ROOT, *, unsafe: bool = False) -> Server:
         start_new_session=True,
     )
     theirs.close()
+    return Launch(process, mine, code_dir, problem, unsafe)
+
+
+def _greeting(process: subprocess.Popen, mine: socket.socket, code_dir: Path) -> dict:
+    """The server's first line (a JSON object), or an error with its last words."""
     hello = b""
     with contextlib.suppress(OSError):
         while not hello.endswith(b"\n"):
@@ -200,12 +245,4 @@ def start_server(tree: Path = ROOT, *, unsafe: bool = False) -> Server:
             "the grading sandbox did not start: " + (error[-1] if error else "no message")
         ) from None
     process.stderr.close()
-    nested = str(status.get("isolation", ""))
-    note = problem or (f"workers share one namespace ({nested})" if nested else "")
-    if nested and not unsafe and not problem:
-        server = Server(process, mine, False, note, code_dir)
-        server.close()
-        raise SandboxError(
-            f"cannot isolate submissions: {nested}; pass --unsafe to grade without isolation"
-        )
-    return Server(process, mine, not problem and not nested, note, code_dir)
+    return status if isinstance(status, dict) else {}
