@@ -211,6 +211,7 @@ def pytest_arguments(tree: Path, impl: Path, job: Job, limits: Limits) -> list[s
         "-p", "no:cacheprovider", "--import-mode=importlib", "-q", "--no-header",
         "--tb=short", "--show-capture=no", "--no-score-table", "-W", "ignore",
         "-o", f"timeout={max(limits.test_timeout_s, 0):g}", "-p", "no:logging", "--capture=no",
+        "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:faulthandler",
     ]  # fmt: skip
     return [*targets, *options, *job.select]
 

@@ -42,6 +42,7 @@ from grading import wire
 BLOCKED_PACKAGES = ("solutions", "exercises")
 FORKED_CHILD_EXIT_CODE = 86
 MODULE_PREFIX = "_submission_"
+SOCKET_BUFFER = 4 * 2**20
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -504,6 +505,10 @@ def keeper_process(work: socket.socket, ctl: socket.socket, limits: dict, isolat
 def spawn(client: socket.socket, limits: dict, isolate: bool) -> None:
     """Fork a keeper (and its worker); hand the grader its two ends: requests and control."""
     work_parent, work_child = socket.socketpair()
+    for end in (work_parent, work_child):  # large buffers: arrays cross in few system calls
+        with contextlib.suppress(OSError):
+            end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER)
+            end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER)
     ctl_parent, ctl_child = socket.socketpair()
     pid = os.fork()
     if pid == 0:
