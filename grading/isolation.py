@@ -65,6 +65,7 @@ class Limits:
             processes=self.processes,
             tmp_mb=max(self.file_mb, 16),
             restarts=self.restarts,
+            answer_s=self.test_timeout_s + 30 if self.test_timeout_s > 0 else max(self.wall_s, 0),
         )
 
 

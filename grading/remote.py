@@ -58,6 +58,7 @@ class WorkerLimits:
     processes: int = 64
     tmp_mb: int = 64
     restarts: int = 20  # fresh workers per topic after crashes
+    answer_s: float = 60.0  # the longest wait for any answer (a safety net behind the test limit)
 
 
 def describe_ending(ending: dict, limits: WorkerLimits) -> str:
@@ -99,11 +100,16 @@ class Connection:
 
     def __init__(self, client: socket.socket, limits: WorkerLimits) -> None:
         self.limits = limits
-        client.sendall(json.dumps({"limits": limits.__dict__}).encode())
-        _, fds, _, _ = socket.recv_fds(client, 16, 2)
+        client.settimeout(limits.answer_s or None)
+        try:
+            client.sendall(json.dumps({"limits": limits.__dict__}).encode())
+            _, fds, _, _ = socket.recv_fds(client, 16, 2)
+        except OSError:
+            fds = []
         if len(fds) != 2:
             raise WorkerEnded("the grading sandbox did not start a worker")
         self.work, self.ctl = (socket.socket(fileno=fd) for fd in fds)
+        self.work.settimeout(limits.answer_s or None)
         self.alive = True
         self.synced: dict[str, Any] = {}
 
@@ -129,7 +135,7 @@ class Connection:
         if not self.alive:
             return "the submission's process had already ended"
         with contextlib.suppress(OSError):
-            self.ctl.sendall(b"k")
+            self.ctl.sendall(b"k")  # a keeper whose worker has ended already ignores it
         return self.ending()
 
     def request(self, message: dict) -> Any:
@@ -147,8 +153,13 @@ class Connection:
         try:
             wire.send(self.work, frame)
             reply = wire.receive(self.work, functools.partial(RemoteRef, self))
-        except wire.Closed:
-            raise WorkerEnded(self.ending()) from None
+        except wire.Closed as closed:
+            if "timed out" in str(closed):
+                self.stop()
+                raise WorkerEnded(
+                    f"the submission's process did not answer within {self.limits.answer_s:g} s"
+                ) from None
+            raise WorkerEnded(self.stop()) from None
         except wire.WireError as error:
             self.stop()
             raise WorkerEnded(
