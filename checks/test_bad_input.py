@@ -77,7 +77,7 @@ def test_exits_on_import(tmp_path):
 
 def test_endless_loop_on_import(tmp_path):
     start = time.monotonic()
-    run = run_graded(submission(tmp_path, "while True:\n    pass\n"), extra=("-o", "timeout=2"))
+    run = run_graded(submission(tmp_path, "while True:\n    pass\n"), extra=("-o", "timeout=6"))
     assert_clean_report(run, "did not finish importing within the time limit")
     assert time.monotonic() - start < 60, "the import should be tried once, not once per test"
 
@@ -85,11 +85,11 @@ def test_endless_loop_on_import(tmp_path):
 def test_endless_loop_in_a_function(tmp_path):
     source = (ROOT / "solutions" / "news.py").read_text(encoding="utf-8")
     source += "\n\ndef active_share(active, total):\n    while True:\n        pass\n"
-    run = run_graded(submission(tmp_path, source), extra=("-o", "timeout=2"))
+    run = run_graded(submission(tmp_path, source), extra=("-o", "timeout=6"))
     assert run.scores is not None and "Traceback" not in run.output
     looping = [t for t in run.scores["tests"] if t["exercise"] == "active_share"]
     assert looping and all(
-        "did not finish within the 2 s time limit" in t["message"] for t in looping
+        "did not finish within the 6 s time limit" in t["message"] for t in looping
     )
     assert "Timeout" not in run.output, "pytest-timeout's stack dump should not be shown"
     finished = [t for t in run.scores["tests"] if t["exercise"] != "active_share"]
