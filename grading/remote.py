@@ -159,7 +159,7 @@ class Connection:
                 raise WorkerEnded(
                     f"the submission's process did not answer within {self.limits.answer_s:g} s"
                 ) from None
-            raise WorkerEnded(self.stop()) from None
+            raise WorkerEnded(self.ending()) from None  # it ended on its own: ask how
         except wire.WireError as error:
             self.stop()
             raise WorkerEnded(

@@ -477,12 +477,12 @@ def keeper_process(work: socket.socket, ctl: socket.socket, limits: dict, isolat
     pidfd = os.pidfd_open(pid)
     while True:
         ready, _, _ = select.select([pidfd, ctl], [], [])
+        if pidfd in ready:  # it ended on its own (even if the grader asks at the same time)
+            break
         if ctl in ready:
             with contextlib.suppress(OSError):
                 ctl.recv(16)
             killed = True
-            break
-        if pidfd in ready:
             break
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
