@@ -7,9 +7,20 @@ import zipfile
 
 import pytest
 
+from grading import wire
 from grading.autograde import progress_line
 from grading.gradescope import gradebook_csv, results_json
-from grading.isolation import Ending, Grade, Limits, TestRecord, Watch, blame, describe_ending
+from grading.isolation import (
+    FolderError,
+    Grade,
+    Job,
+    Running,
+    TestRecord,
+    finish,
+    parse_events,
+    read_sources,
+)
+from grading.remote import WorkerLimits, describe_ending
 from grading.submissions import (
     InputError,
     SubmissionError,
@@ -61,7 +72,8 @@ def test_discover_single_batch_and_unique_names(tmp_path):
     (tmp_path / "batch" / "alice").mkdir(parents=True)
     (tmp_path / "batch" / "alice.zip").write_bytes(b"")
     (tmp_path / "batch" / "notes.txt").write_text("")
-    assert [s.name for s in discover([tmp_path / "batch"])] == ["alice", "alice-2"]
+    # notes.txt is a submission too: it gets a zero report saying it is not a folder or zip
+    assert [s.name for s in discover([tmp_path / "batch"])] == ["alice", "alice-2", "notes.txt"]
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="no submissions"):
         discover([tmp_path / "empty"])
@@ -70,39 +82,108 @@ def test_discover_single_batch_and_unique_names(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("code", "words"),
+    ("ending", "words"),
     [
-        (-signal.SIGXCPU, "CPU-time limit of 120 s"),
-        (-signal.SIGXFSZ, "64 MB file-size limit"),
-        (-signal.SIGKILL, "killed (SIGKILL)"),
-        (-signal.SIGSEGV, "segmentation fault"),
-        (-signal.SIGTERM, "ended by SIGTERM"),
-        (3, "exited with code 3"),
+        ({"signal": signal.SIGXCPU}, "CPU-time limit of 120 s"),
+        ({"signal": signal.SIGXFSZ}, "64 MB file-size limit"),
+        ({"signal": signal.SIGKILL}, "killed (SIGKILL)"),
+        ({"signal": signal.SIGKILL, "killed": True}, "stopped by the grader"),
+        ({"signal": signal.SIGSEGV}, "segmentation fault"),
+        ({"signal": signal.SIGTERM}, "ended by SIGTERM"),
+        ({"exit": 3}, "exited with code 3"),
+        ({"failed": "cannot isolate the worker: x"}, "cannot isolate"),
     ],
 )
-def test_endings_in_words(code, words):
-    assert words in describe_ending(Ending(code), Limits())
+def test_endings_in_words(ending, words):
+    assert words in describe_ending(ending, WorkerLimits())
 
 
-def test_blame_the_import_in_progress_costs_the_topic():
-    tests = {
-        n: TestRecord(n, topic, "f", 1.0)
-        for n, topic in [("a", "news"), ("b", "news"), ("c", "floats")]
+def roundtrip(value):
+    frame = wire.pack({"value": value})
+    return wire.unpack(frame[wire.HEADER.size :])["value"]
+
+
+def test_wire_keeps_types_shapes_and_bits():
+    import numpy as np
+    import torch
+
+    from course.formats import FP16
+
+    value = {
+        1: (True, None, 2**70, -0.0, float("nan"), "x"),
+        "a": [np.float32(1.5), np.int64(-3), np.arange(6, dtype=np.uint16).reshape(2, 3)],
+        "t": torch.tensor([1.0, 2.0], dtype=torch.bfloat16),
+        "f": FP16,
     }
-    watch = Watch()
-    watch.add([{"event": "start", "nodeid": "a"}, {"event": "import_start", "topic": "news"}], 0)
-    assert blame(watch, tests, "boom") == "while importing news.py"
-    assert tests["a"].done and tests["b"].done and not tests["c"].done
-    assert "boom" in tests["b"].message
+    back = roundtrip(value)
+    assert back[1][:4] == (True, None, 2**70, -0.0) and back[1][4] != back[1][4]
+    assert type(back["a"][0]) is np.float32 and type(back["a"][1]) is np.int64
+    assert back["a"][2].dtype == np.uint16 and back["a"][2].shape == (2, 3)
+    assert back["t"].dtype == torch.bfloat16 and back["t"].tolist() == [1.0, 2.0]
+    assert back["f"] == FP16
 
 
-def test_blame_the_running_test():
-    tests = {n: TestRecord(n, "news", "f", 1.0) for n in ("a", "b")}
-    watch = Watch()
-    watch.add([{"event": "start", "nodeid": "a"}, {"event": "result", "nodeid": "a"}], 0)
-    watch.add([{"event": "start", "nodeid": "b"}], 0)
-    assert blame(watch, tests, "boom") == "during b"
-    assert tests["b"].message == "boom" and not tests["a"].done
+@pytest.mark.parametrize(
+    "value",
+    [object(), print, [1, {2}], __import__("numpy").array([object()]), wire.WireError("x")],
+)
+def test_wire_refuses_what_is_not_plain_data(value):
+    with pytest.raises(wire.WireError):
+        wire.pack({"value": value})
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"ndarray": "|O", "shape": [1], "data": 0},
+        {"ndarray": "<f8", "shape": [2], "data": 0},
+        {"dataclass": "os:PathLike", "fields": {}},
+        {"dataclass": "course.formats:get_format", "fields": {}},
+        {"ref": 1, "type": "x"},
+        {"float": "1e999999"},
+        {"unknown": 1},
+    ],
+)
+def test_wire_refuses_malformed_frames(body):
+    import json
+    import struct
+
+    header = json.dumps({"body": body, "sizes": [8 * 3]}).encode()
+    payload = struct.pack("!I", len(header)) + header + b"\0" * 24
+    with pytest.raises(wire.WireError):
+        wire.unpack(payload)
+
+
+def test_a_finished_run_keeps_results_and_blames_the_running_test():
+    running = Running(Job("alice", {}), pid=0, fd=-1, started=0.0)
+    collected = [
+        {"nodeid": n, "topic": "news", "exercise": "f", "points": 1, "extra": False}
+        for n in ("a", "b", "c")
+    ]
+    events = [
+        {"event": "collected", "tests": collected},
+        {"event": "start", "nodeid": "a"},
+        {"event": "result", "nodeid": "a", "passed": True, "message": ""},
+        {"event": "start", "nodeid": "b"},
+    ]
+    parse_events(running, "\n".join(__import__("json").dumps(e) for e in events).encode() + b"\n")
+    running.stopped_for = "reached the whole-submission time limit of 9 s"
+    grade = finish(running, 9, None)
+    by_id = {t.nodeid: t for t in grade.tests}
+    assert by_id["a"].passed and not by_id["b"].passed and not by_id["c"].passed
+    assert by_id["b"].message == running.stopped_for
+    assert by_id["c"].message == f"not run: {running.stopped_for}"
+    assert grade.problems == [running.stopped_for]
+
+
+def test_reading_a_folder_refuses_links_and_keeps_topic_files(tmp_path):
+    (tmp_path / "news.py").write_text("x = 1\n")
+    (tmp_path / "other.txt").write_text("")
+    sources, notes = read_sources(tmp_path, ["news", "fp8"])
+    assert sources == {"news": "x = 1\n"} and notes == []
+    (tmp_path / "link.py").symlink_to("/etc/hostname")
+    with pytest.raises(FolderError, match="symbolic link"):
+        read_sources(tmp_path, ["news"])
 
 
 def sample_grade() -> Grade:

@@ -1,11 +1,16 @@
 """Grade learners' submissions in isolation: ``python -m grading.autograde PATH [PATH ...]``.
 
 PATH is one submission (a folder of topic files or a ``.zip`` of them) or a folder of
-submissions. Each submission is graded in its own process with limits (``grading.isolation``),
-using the tests and grading code of this tree, never the submission's. Writes
-``OUT/<name>/results.json`` (Gradescope format) per submission and ``OUT/gradebook.csv``.
+submissions. The tests and their checks run in trusted processes, with the tests and grading
+code of this tree, never the submission's; the submission's code runs in sandboxed workers
+that can only send values back (``grading.isolation``). Writes ``OUT/<name>/results.json``
+(Gradescope format) per submission and ``OUT/gradebook.csv``, each atomically.
 
-Exit code: 0 when every submission got a report (whatever its score); 2 for unusable input.
+Where submissions cannot be isolated (no ``bwrap``, or no user namespaces), the command says
+why in one line and grades nothing unless given ``--unsafe``.
+
+Exit code: 0 when every submission got a report (whatever its score); 2 for unusable input
+or when isolation is unavailable without ``--unsafe``.
 """
 
 from __future__ import annotations
@@ -16,14 +21,14 @@ import os
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from grading.gradescope import VISIBILITIES, gradebook_csv, lost_points, results_json
 from grading.gradescope import exercise_scores as scores_of
-from grading.isolation import Grade, Limits, grade_folder
+from grading.isolation import BatchGrader, FolderError, Grade, Job, Limits, read_sources
 from grading.loader import ROOT
 from grading.report import format_table
+from grading.sandbox import SandboxError
 from grading.submissions import (
     InputError,
     Submission,
@@ -34,32 +39,31 @@ from grading.submissions import (
 )
 
 
-def graded_topics(tree: Path) -> list[str]:
-    """Topics with a graded test file in ``tree/tests`` (``test_<topic>.py``)."""
-    return sorted(p.stem.removeprefix("test_") for p in (tree / "tests").glob("test_*.py"))
-
-
-def grade_submission(
-    submission: Submission, limits: Limits, tree: Path, extra_tests: Path | None
-) -> Grade:
-    """Unpack if needed, find the topic files, grade in isolation; never raises for bad input."""
+def prepare(submission: Submission, topics: list[str]) -> Job:
+    """The submission's topic files as text; a submission that cannot be read gets no files
+    and a one-line reason (it is graded as empty)."""
     with tempfile.TemporaryDirectory(prefix="unpacked-") as scratch:
-        folder, problem = submission.path, ""
-        if submission.path.is_file():
-            folder = Path(scratch)
-            try:
-                unpack_zip(submission.path, folder)
-            except SubmissionError as error:
-                problem = f"could not unpack {submission.path.name}: {error}"
-                folder = Path(scratch) / "empty"
-                folder.mkdir()
-        folder = topic_root(folder, graded_topics(tree))
-        grade = grade_folder(
-            folder, submission.name, limits=limits, instructor=tree, extra_tests=extra_tests
-        )
-    if problem:
-        grade.problems.insert(0, problem)
-    return grade
+        folder, path = Path(scratch), submission.path
+        try:
+            if path.is_symlink() or not (path.is_dir() or path.is_file()):
+                raise SubmissionError("is neither a folder nor a .zip file")
+            if path.is_file():
+                if path.suffix.lower() != ".zip":
+                    raise SubmissionError("is neither a folder nor a .zip file")
+                unpack_zip(path, folder)
+            else:
+                folder = path
+            sources, notes = read_sources(topic_root(folder, topics), topics)
+        except (SubmissionError, FolderError) as error:
+            return Job(submission.name, {}, [f"could not grade {_shown(path.name)}: {error}"])
+        except OSError as error:
+            reason = f"could not read {_shown(path.name)}: {error.strerror or error}"
+            return Job(submission.name, {}, [reason])
+    return Job(submission.name, sources, notes)
+
+
+def _shown(name: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in name)[:120]
 
 
 def progress_line(done: int, total: int, elapsed_s: float, width: int = 30) -> str:
@@ -71,31 +75,39 @@ def progress_line(done: int, total: int, elapsed_s: float, width: int = 30) -> s
 
 
 def grade_all(
-    submissions: list[Submission],
-    limits: Limits,
-    *,
-    tree: Path,
-    extra_tests: Path | None,
-    workers: int,
-    show_progress: bool,
+    grader: BatchGrader, submissions: list[Submission], *, workers: int, show_progress: bool
 ) -> list[Grade]:
-    """Grade every submission with ``workers`` in parallel, showing progress on stderr."""
-    start, grades = time.monotonic(), []
+    """Grade every submission, ``workers`` at a time, showing progress on stderr."""
+    start, done = time.monotonic(), []
     tty = sys.stderr.isatty()
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = [pool.submit(grade_submission, s, limits, tree, extra_tests) for s in submissions]
-        for future in as_completed(futures):
-            grade = future.result()
-            grades.append(grade)
-            if show_progress:
-                line = progress_line(len(grades), len(submissions), time.monotonic() - start)
-                if tty:
-                    print(f"\r{line}", end="", file=sys.stderr, flush=True)
-                else:
-                    print(f"{line}  ({grade.name})", file=sys.stderr, flush=True)
+
+    def on_grade(grade: Grade) -> None:
+        done.append(grade)
+        if show_progress:
+            line = progress_line(len(done), len(submissions), time.monotonic() - start)
+            if tty:
+                print(f"\r{line}", end="", file=sys.stderr, flush=True)
+            else:
+                print(f"{line}  ({grade.name})", file=sys.stderr, flush=True)
+
+    jobs = [prepare(s, grader.topics) for s in submissions]
+    grades = grader.grade(jobs, workers=workers, on_grade=on_grade)
     if show_progress and tty:
         print(file=sys.stderr)
     return sorted(grades, key=lambda g: g.name)
+
+
+def write_atomically(target: Path, text: str) -> None:
+    """Write ``text`` to ``target`` through a temporary file in the same folder and a rename,
+    so a reader sees the old file or the whole new one, never a part."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(
+        "w", dir=target.parent, prefix=f".{target.name}.", delete=False, encoding="utf-8"
+    ) as file:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(file.name, target)
 
 
 def write_reports(
@@ -103,14 +115,12 @@ def write_reports(
 ) -> None:
     """``OUT/<name>/results.json`` for each grade (or ``results`` for one), and the gradebook."""
     if results is not None:
-        results.parent.mkdir(parents=True, exist_ok=True)
-        results.write_text(json.dumps(results_json(grades[0], extra_visibility), indent=2))
+        write_atomically(results, json.dumps(results_json(grades[0], extra_visibility), indent=2))
         return
     for grade in grades:
-        target = out / grade.name / "results.json"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(results_json(grade, extra_visibility), indent=2))
-    (out / "gradebook.csv").write_text(gradebook_csv(grades), encoding="utf-8")
+        report = json.dumps(results_json(grade, extra_visibility), indent=2)
+        write_atomically(out / grade.name / "results.json", report)
+    write_atomically(out / "gradebook.csv", gradebook_csv(grades))
 
 
 def summary(grades: list[Grade]) -> str:
@@ -176,13 +186,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--memory-mb",
         type=int,
         default=defaults.memory_mb,
-        help=f"address-space limit (default {defaults.memory_mb})",
+        help=f"address-space limit of a worker, MB (default {defaults.memory_mb})",
     )
     parser.add_argument(
         "--cpu-s",
         type=int,
         default=defaults.cpu_s,
-        help=f"CPU seconds per grading process (default {defaults.cpu_s})",
+        help=f"CPU seconds per worker (default {defaults.cpu_s})",
     )
     parser.add_argument(
         "--file-mb",
@@ -194,7 +204,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--restarts",
         type=int,
         default=defaults.restarts,
-        help=f"re-runs after a crash (default {defaults.restarts})",
+        help=f"fresh workers per topic after crashes (default {defaults.restarts})",
+    )
+    parser.add_argument(
+        "--unsafe",
+        action="store_true",
+        help="grade even where submissions cannot be isolated (no bwrap or user namespaces)",
     )
     parser.add_argument("--tree", type=Path, default=ROOT, help=argparse.SUPPRESS)
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
@@ -216,14 +231,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     extra = args.extra_tests.resolve() if args.extra_tests else None
-    grades = grade_all(
-        submissions,
-        limits,
-        tree=args.tree.resolve(),
-        extra_tests=extra,
-        workers=args.workers,
-        show_progress=not args.quiet and len(submissions) > 1,
-    )
+    try:
+        grader = BatchGrader(
+            args.tree.resolve(), extra_tests=extra, limits=limits, unsafe=args.unsafe
+        )
+    except SandboxError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    with grader:
+        if grader.note:
+            print(f"note: grading without OS isolation: {grader.note}", file=sys.stderr)
+        grades = grade_all(
+            grader,
+            submissions,
+            workers=args.workers,
+            show_progress=not args.quiet and len(submissions) > 1,
+        )
     write_reports(grades, args.out, args.results, args.extra_visibility)
     if not args.quiet:
         print(summary(grades))

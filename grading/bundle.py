@@ -2,8 +2,14 @@
 
 The zip holds ``setup.sh`` and ``run_autograder`` at its top level, and the parts of this tree
 that grading needs (``grading/``, ``course/``, ``tests/``, ``conftest.py``, ``pyproject.toml``,
-``requirements.txt``), plus the extra tests as ``extra_tests/``. It never holds ``solutions/``
-or ``exercises/``.
+and ``requirements-grading.txt``: the pins of ``requirements.txt`` for the grading packages
+and what they depend on, not the site toolchain), plus the extra tests as ``extra_tests/``.
+It never holds ``solutions/`` or ``exercises/``.
+
+``setup.sh`` installs Python and bubblewrap. Gradescope gives each submission a container of
+its own; where the kernel there refuses user namespaces, ``run_autograder`` still grades (it
+passes ``--unsafe``): the tests and checks run in a trusted process and the submission's code
+in a separate worker that can only send values back, but without namespaces of its own.
 
 ``run_autograder`` reads ``$AUTOGRADER_ROOT/submission`` and writes
 ``$AUTOGRADER_ROOT/results/results.json``; ``AUTOGRADER_ROOT`` defaults to ``/autograder`` and
@@ -13,37 +19,42 @@ or ``exercises/``.
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import sys
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 from grading.gradescope import VISIBILITIES
-from grading.isolation import TREE_PARTS
+from grading.isolation import EXTRA_TESTS_DIR, TREE_PARTS
 from grading.loader import ROOT
-from grading.sandbox import EXTRA_TESTS_DIR
 
-BUNDLED = (*TREE_PARTS, "requirements.txt")
+BUNDLED = TREE_PARTS
+GRADING_REQUIREMENTS = "requirements-grading.txt"
+# What grading imports (tests, checks, the course helpers they use, the grader itself).
+GRADING_PACKAGES = ("numpy", "torch", "ml-dtypes", "pyyaml", "pytest", "pytest-timeout")
 SKIPPED_NAMES = ("__pycache__", ".pytest_cache")
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, when the autograder image is built.
 set -euo pipefail
 apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11 python3.11-venv >/dev/null
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11 python3.11-venv bubblewrap >/dev/null
 python3.11 -m venv /autograder/venv
 /autograder/venv/bin/pip install --quiet --disable-pip-version-check \\
-  --extra-index-url https://download.pytorch.org/whl/cpu -r /autograder/source/requirements.txt
+  --extra-index-url https://download.pytorch.org/whl/cpu -r /autograder/source/requirements-grading.txt
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this for every submission: grade it in isolation, write results.json.
+# --unsafe: where this container refuses user namespaces, grade without them (one line says so).
 set -euo pipefail
 AUTOGRADER_ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
 PYTHON="${{AUTOGRADER_PYTHON:-$AUTOGRADER_ROOT/venv/bin/python}}"
 cd "$AUTOGRADER_ROOT/source"
 exec "$PYTHON" -m grading.autograde "$AUTOGRADER_ROOT/submission" --quiet \\
-  --results "$AUTOGRADER_ROOT/results/results.json" {options}
+  --results "$AUTOGRADER_ROOT/results/results.json" --unsafe {options}
 """
 
 
@@ -58,6 +69,41 @@ def bundle_files(tree: Path) -> list[Path]:
             if file.is_file() and not set(relative.parts) & set(SKIPPED_NAMES):
                 files.append(relative)
     return files
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def dependency_closure(names: tuple[str, ...]) -> set[str]:
+    """``names`` and every package they require, as installed here (normalised names)."""
+    seen: set[str] = set()
+    todo = [_normal(n) for n in names]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for requirement in requires:
+            if "extra ==" in requirement:
+                continue
+            todo.append(_normal(re.split(r"[ ;<>=!~\[(]", requirement, maxsplit=1)[0]))
+    return seen
+
+
+def grading_requirements(requirements: str) -> str:
+    """The lines of ``requirements.txt`` that grading needs: its packages and their needs."""
+    wanted = dependency_closure(GRADING_PACKAGES)
+    lines = ["# The pins of requirements.txt that grading needs (written by grading.bundle)."]
+    for line in requirements.splitlines():
+        name = line.split("==")[0].strip()
+        if "==" in line and not line.startswith("#") and _normal(name) in wanted:
+            lines.append(line.strip())
+    return "\n".join(lines) + "\n"
 
 
 def run_autograder_script(extra_tests: bool, extra_visibility: str) -> str:
@@ -95,6 +141,8 @@ def build_bundle(
         )
         for relative in bundle_files(tree):
             bundle.write(tree / relative, relative.as_posix())
+        requirements = (tree / "requirements.txt").read_text(encoding="utf-8")
+        _add_text(bundle, GRADING_REQUIREMENTS, grading_requirements(requirements), False)
         if extra_tests is not None:
             for file in sorted(extra_tests.rglob("*")):
                 relative = file.relative_to(extra_tests)

@@ -1,43 +1,47 @@
-"""Grade one submission folder in its own process, with limits, and survive whatever it does.
+"""Grade submissions where their code cannot reach the score.
 
-The driver copies the submission and, for every attempt, a fresh copy of the instructor's
-grading tree (``grading/``, ``course/``, ``tests/``, ``conftest.py``, ``pyproject.toml`` and the
-optional extra tests; never ``solutions/`` or ``exercises/``) into a private scratch folder, then
-starts ``grading.sandbox`` there in a new session. The sandbox logs each event to a file the
-driver opened and passed down by descriptor (it has no path the submission could delete).
+For each submission the driver forks a *trusted* grading process from itself (it has already
+imported numpy, torch and pytest, so this costs milliseconds). That process runs the
+instructor's tests with ``grading.remote``: every test body and every check runs in it, and
+each call into the learner's code goes over a socket to a *worker* started by the fork server
+(``grading.worker``) inside the sandbox (``grading.sandbox``). Workers see the learner's topic
+files only as source text sent to them: no files of the instructor, of other submissions or
+of the reports.
 
-If the process ends before every test has a result (``os._exit``, a signal, a limit), the test
-that was running loses its points with the reason in words, and the tests that had not run are
-run again in a fresh process; at most ``Limits.restarts`` times, and within the
-whole-submission wall-clock limit.
+The trusted process streams one JSON line per event (tests collected, a test started, a
+result) to the driver over a pipe. The driver enforces the whole-submission time limit: it
+ends a trusted process that runs too long, and every test without a result loses its points
+with the reason in words.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
+import select
 import shutil
 import signal
-import site
-import subprocess
+import socket
+import stat
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from grading.loader import ROOT
-from grading.sandbox import EXTRA_TESTS_DIR, FORKED_CHILD_EXIT_CODE
+from grading.remote import RemoteSession, WorkerLimits
+from grading.sandbox import launch_server
 
 TREE_PARTS = ("grading", "course", "tests", "conftest.py", "pyproject.toml")
-SUBMISSION_DIR = "submission"
+EXTRA_TESTS_DIR = "extra_tests"
+MAX_SOURCE_BYTES = 1 * 2**20
+MAX_FILES = 2000
 POLL_S = 0.05
-BOOTSTRAP = (
-    "import sys; tree, sites = sys.argv[1], sys.argv[2].split(':'); "
-    "sys.path[:0] = [tree, *sites]; sys.argv[1:3] = []; "
-    "from grading.sandbox import main; sys.exit(main(sys.argv[1:]))"
-)
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,20 @@ class Limits:
     memory_mb: int = 4096
     cpu_s: int = 120
     file_mb: int = 64
-    restarts: int = 5
-    grace_s: float = 5.0  # added to the per-test limit before the driver itself stops a test
+    restarts: int = 20
+    processes: int = 64
+
+    def worker(self) -> WorkerLimits:
+        """The limits of one worker process."""
+        return WorkerLimits(
+            memory_mb=self.memory_mb,
+            cpu_s=self.cpu_s,
+            file_mb=self.file_mb,
+            processes=self.processes,
+            tmp_mb=max(self.file_mb, 16),
+            restarts=self.restarts,
+            answer_s=self.test_timeout_s + 30 if self.test_timeout_s > 0 else max(self.wall_s, 0),
+        )
 
 
 @dataclass
@@ -77,66 +93,336 @@ class Grade:
     tests: list[TestRecord] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # submission-wide notes, in words
     seconds: float = 0.0
-    attempts: int = 0
+    attempts: int = 1
 
 
 @dataclass
-class Ending:
-    """How one sandbox process ended, as seen by the driver."""
+class Job:
+    """One submission to grade: its topic files as text, and notes from unpacking it."""
 
-    returncode: int | None
-    stopped_for: str = ""  # why the driver stopped it, or ""
-    output_tail: str = ""
+    name: str
+    sources: dict[str, str]
+    problems: list[str] = field(default_factory=list)
+    select: tuple[str, ...] = ()  # extra pytest arguments (e.g. ``-k name``)
+    targets: tuple[str, ...] = ()  # test files, relative to the tree (default: all)
 
 
-def describe_ending(ending: Ending, limits: Limits) -> str:
-    """The reason a process ended, in words a learner can act on."""
-    if ending.stopped_for:
-        return ending.stopped_for
-    code = ending.returncode
-    if code is None:
-        return "the grading process did not end"
-    if code >= 0:
-        return f"the grading process exited with code {code} (os._exit, or a crash)"
-    number = -code
-    if number == signal.SIGXCPU:
-        return f"used up the CPU-time limit of {limits.cpu_s} s"
-    if number == signal.SIGXFSZ:
-        return f"wrote more than the {limits.file_mb} MB file-size limit"
-    if number == signal.SIGKILL:
-        return (
-            "the grading process was killed (SIGKILL): by the CPU-time limit, the "
-            f"{limits.memory_mb} MB memory limit, the system, or the submission itself"
-        )
-    if number == signal.SIGABRT:
-        return (
-            "the grading process aborted (SIGABRT), often an allocation refused by the "
-            f"{limits.memory_mb} MB memory limit"
-        )
-    if number == signal.SIGSEGV:
-        return "the grading process crashed (segmentation fault)"
+# --- reading a submission folder --------------------------------------------------------------
+
+
+class FolderError(Exception):
+    """A submission folder that cannot be graded; the message is one line."""
+
+
+def read_sources(folder: Path, topics: list[str]) -> tuple[dict[str, str], list[str]]:
+    """The topic files of ``folder`` as text, and notes about files that were skipped.
+
+    Raises:
+        FolderError: the folder holds links, special files, or too many files.
+    """
+    for count, path in enumerate(folder.rglob("*"), start=1):
+        if count > MAX_FILES:
+            raise FolderError(f"more than {MAX_FILES} files; nothing was graded")
+        mode = path.lstat().st_mode
+        if stat.S_ISLNK(mode):
+            raise FolderError(f"'{_printable(path.relative_to(folder))}' is a symbolic link")
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise FolderError(f"'{_printable(path.relative_to(folder))}' is not a regular file")
+    sources, notes = {}, []
+    for topic in topics:
+        path = folder / f"{topic}.py"
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        if len(data) > MAX_SOURCE_BYTES:
+            notes.append(f"{topic}.py is larger than {MAX_SOURCE_BYTES // 2**20} MB: not graded")
+            continue
+        sources[topic] = data.decode("utf-8", errors="replace")
+    return sources, notes
+
+
+def _printable(path: Path | str) -> str:
+    text = str(path)
+    return "".join(c if c.isprintable() else "?" for c in text)[:120]
+
+
+def graded_topics(tree: Path) -> list[str]:
+    """Topics with a graded test file in ``tree/tests`` (``test_<topic>.py``)."""
+    return sorted(p.stem.removeprefix("test_") for p in (tree / "tests").glob("test_*.py"))
+
+
+# --- the trusted process ----------------------------------------------------------------------
+
+
+class EventLog:
+    """A pytest plugin in the trusted process: one JSON line per event, for the driver."""
+
+    def __init__(self, fd: int) -> None:
+        self.stream = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
+        self.config: pytest.Config | None = None
+
+    def emit(self, event: str, **fields) -> None:
+        self.stream.write(json.dumps({"event": event, **fields}) + "\n")
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        assert self.config is not None
+        grader = self.config.pluginmanager.get_plugin("course-grader")
+        tests = []
+        for item in session.items:
+            outcome = grader.outcomes.get(item.nodeid)
+            if outcome is not None:
+                tests.append(
+                    {
+                        "nodeid": item.nodeid,
+                        "topic": outcome.topic,
+                        "exercise": outcome.exercise,
+                        "points": grader.points[outcome.topic][outcome.exercise],
+                        "extra": item.nodeid.startswith(f"{EXTRA_TESTS_DIR}/"),
+                    }
+                )
+        self.emit("collected", tests=tests)
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        self.emit("start", nodeid=nodeid)
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        assert self.config is not None
+        outcome = self.config.pluginmanager.get_plugin("course-grader").outcomes.get(nodeid)
+        if outcome is not None:
+            self.emit("result", nodeid=nodeid, passed=outcome.passed, message=outcome.message)
+
+    def pytest_sessionfinish(self) -> None:
+        self.emit("finished")
+
+
+def pytest_arguments(tree: Path, impl: Path, job: Job, limits: Limits) -> list[str]:
+    """The trusted pytest command line: the instructor's tests, the submission as ``--impl``."""
+    if job.targets:
+        targets = [str(tree / t) for t in job.targets]
+    else:
+        targets = [str(tree / "tests")]
+        if (tree / EXTRA_TESTS_DIR).is_dir():
+            targets.append(str(tree / EXTRA_TESTS_DIR))
+    options = [
+        "--impl", str(impl), "--rootdir", str(tree), "-c", str(tree / "pyproject.toml"),
+        "-p", "no:cacheprovider", "--import-mode=importlib", "-q", "--no-header",
+        "--tb=short", "--show-capture=no", "--no-score-table", "-W", "ignore",
+        "-o", f"timeout={max(limits.test_timeout_s, 0):g}", "-p", "no:logging", "--capture=no",
+        "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:faulthandler",
+    ]  # fmt: skip
+    return [*targets, *options, *job.select]
+
+
+def trusted_child(job: Job, tree: Path, client: socket.socket, events: int, limits: Limits) -> None:
+    """The forked trusted process: run the tests against remote topics; never returns."""
+    code = 0
     try:
-        name = signal.Signals(number).name
-    except ValueError:
-        name = f"signal {number}"
-    return f"the grading process was ended by {name}"
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (until os._exit)
+        session = RemoteSession(client, job.sources, limits.worker())
+        empty = Path(tempfile.mkdtemp(prefix="impl-"))
+        pytest.main(pytest_arguments(tree, empty, job, limits), plugins=[session, EventLog(events)])
+        shutil.rmtree(empty, ignore_errors=True)
+    except BaseException:
+        code = 1
+    os._exit(code)
 
 
-def copy_regular_files(source: Path, target: Path, skipped: list[str]) -> None:
-    """Copy the regular files under ``source``; symbolic links and special files are skipped."""
-    target.mkdir(parents=True, exist_ok=True)
-    for entry in sorted(source.iterdir()):
-        if entry.is_symlink():
-            skipped.append(f"ignored the symbolic link {entry.name}")
-        elif entry.is_dir():
-            if entry.name != "__pycache__":
-                copy_regular_files(entry, target / entry.name, skipped)
-        elif entry.is_file():
-            shutil.copyfile(entry, target / entry.name)
+# --- the driver -------------------------------------------------------------------------------
+
+
+@dataclass
+class Running:
+    """A trusted process at work on one job."""
+
+    job: Job
+    pid: int
+    fd: int
+    started: float
+    buffer: bytes = b""
+    events: list[dict] = field(default_factory=list)
+    running: str | None = None
+    stopped_for: str = ""
+
+
+def parse_events(running: Running, data: bytes) -> None:
+    """Add the complete JSON lines in ``data`` to ``running.events``."""
+    running.buffer += data
+    *lines, running.buffer = running.buffer.split(b"\n")
+    for line in lines:
+        with contextlib.suppress(ValueError):
+            event = json.loads(line)
+            if isinstance(event, dict):
+                running.events.append(event)
+                if event.get("event") == "start":
+                    running.running = event.get("nodeid")
+                elif event.get("event") == "result":
+                    running.running = None
+
+
+def finish(running: Running, status: int, limits: Limits) -> Grade:
+    """The grade of a finished job, from its events; tests without a result lose their points."""
+    grade = Grade(running.job.name, problems=list(running.job.problems))
+    tests: dict[str, TestRecord] = {}
+    for event in running.events:
+        if event.get("event") == "collected":
+            for t in event.get("tests", []):
+                tests[t["nodeid"]] = TestRecord(
+                    t["nodeid"], t["topic"], t["exercise"], float(t["points"]), bool(t["extra"])
+                )
+        elif event.get("event") == "result" and event.get("nodeid") in tests:
+            record = tests[event["nodeid"]]
+            record.done, record.passed = True, bool(event.get("passed"))
+            record.message = str(event.get("message", ""))
+    if running.stopped_for:
+        reason = running.stopped_for
+    elif not tests:
+        reason = "grading stopped before any test ran (an error in the grader)"
+    else:
+        reason = f"grading stopped early (status {status})"
+    unfinished = [t for t in tests.values() if not t.done]
+    for record in unfinished:
+        record.done = True
+        record.message = reason if record.nodeid == running.running else f"not run: {reason}"
+    if unfinished or not tests:
+        grade.problems.append(reason)
+    grade.tests = list(tests.values())
+    grade.seconds = time.monotonic() - running.started
+    return grade
+
+
+class BatchGrader:
+    """Grades jobs against one instructor tree, with one fork server for the whole batch."""
+
+    def __init__(
+        self,
+        tree: Path = ROOT,
+        *,
+        extra_tests: Path | None = None,
+        limits: Limits = Limits(),
+        unsafe: bool = False,
+    ) -> None:
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        from grading.worker import PR_SET_DUMPABLE, _libc, preload
+
+        # Nobody else of this user may debug this process or its forks (or write their memory).
+        _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        launch = launch_server(tree, unsafe=unsafe)  # it imports torch while this process does
+        self.limits = limits
+        self.scratch = Path(tempfile.mkdtemp(prefix="grading-tree-"))
+        try:
+            preload()
+            warm_up()
+            self.tree = self.scratch / "tree"
+            copy_tree(tree, extra_tests, self.tree)
+            self.topics = graded_topics(self.tree)
+            self.collect_once()
+        finally:
+            self.server = launch.ready()
+
+    def collect_once(self) -> None:
+        """Import the instructor's test files here, once, before any fork.
+
+        pytest's ``importlib`` import mode reuses a test module already in ``sys.modules``, so
+        each forked grading process finds them imported (their module-level references, such
+        as brute-force parametrizations, computed once per batch, not once per submission).
+        """
+        arguments = pytest_arguments(self.tree, self.tree, Job("collect", {}), self.limits)
+        with (
+            open(os.devnull, "w") as null,
+            contextlib.redirect_stdout(null),
+            contextlib.redirect_stderr(null),
+        ):
+            pytest.main([*arguments, "--collect-only"])
+
+    @property
+    def note(self) -> str:
+        """Why workers run without OS isolation, or ""."""
+        return self.server.note
+
+    def close(self) -> None:
+        self.server.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def __enter__(self) -> BatchGrader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self, job: Job) -> Running:
+        client = self.server.new_client()  # asked here, one at a time, never by the children
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read)
+            with contextlib.suppress(OSError):
+                self.server.control.close()
+            trusted_child(job, self.tree, client, write, self.limits)
+        os.close(write)
+        client.close()
+        os.set_blocking(read, False)
+        return Running(job, pid, read, time.monotonic())
+
+    def grade(self, jobs: list[Job], workers: int = 1, on_grade=None) -> list[Grade]:
+        """Grade every job, ``workers`` at a time; ``on_grade(grade)`` after each."""
+        pending, running, grades = list(jobs), [], []
+        while pending or running:
+            while pending and len(running) < max(1, workers):
+                running.append(self.start(pending.pop(0)))
+            ready, _, _ = select.select([r.fd for r in running], [], [], POLL_S)
+            now = time.monotonic()
+            for job in list(running):
+                ended = False
+                if job.fd in ready:
+                    try:
+                        data = os.read(job.fd, 1 << 20)
+                    except BlockingIOError:
+                        data = None
+                    if data:
+                        parse_events(job, data)
+                    elif data == b"":
+                        ended = True
+                wall = self.limits.wall_s
+                if not ended and wall > 0 and now - job.started > wall:
+                    job.stopped_for = f"reached the whole-submission time limit of {wall:g} s"
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(job.pid, signal.SIGKILL)
+                    ended = True
+                if ended:
+                    _, status = os.waitpid(job.pid, 0)
+                    with contextlib.suppress(BlockingIOError, OSError):
+                        parse_events(job, os.read(job.fd, 1 << 20) or b"")
+                    os.close(job.fd)
+                    running.remove(job)
+                    grade = finish(job, status, self.limits)
+                    grades.append(grade)
+                    if on_grade is not None:
+                        on_grade(grade)
+        return grades
+
+
+def warm_up() -> None:
+    """Load, once, what the trusted checks would otherwise load in every forked process.
+
+    torch loads its compiler stack lazily, on the first use of ``FlopCounterMode`` (a graded
+    test's independent reference); that costs seconds, so the driver pays it before forking.
+    """
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False), torch.no_grad():
+        torch.ones(2, 2) @ torch.ones(2, 2)
 
 
 def copy_tree(instructor: Path, extra_tests: Path | None, target: Path) -> None:
-    """A fresh copy of what grading needs from the instructor's tree (and the extra tests)."""
+    """What grading needs from the instructor's tree (and the extra tests), never solutions/."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for part in TREE_PARTS:
         source = instructor / part
@@ -148,183 +434,21 @@ def copy_tree(instructor: Path, extra_tests: Path | None, target: Path) -> None:
         shutil.copytree(extra_tests, target / EXTRA_TESTS_DIR, ignore=ignore)
 
 
-def sandbox_command(
-    tree: Path, impl: Path, events_fd: int, limits: Limits, nodeids: list[str]
-) -> list[str]:
-    """``python -I -S -B -c BOOTSTRAP ...``: no user site, no .pth files, no bytecode writes.
-
-    ``-S`` also keeps the editable install's import hook (which maps ``solutions`` to the
-    instructor's folder) out of the process; site-packages are put on ``sys.path`` by hand.
-    """
-    sites = ":".join(site.getsitepackages())
-    return [
-        sys.executable, "-I", "-S", "-B", "-c", BOOTSTRAP, str(tree), sites,
-        "--tree", str(tree), "--impl", str(impl), "--events-fd", str(events_fd),
-        "--timeout", f"{limits.test_timeout_s:g}", "--memory-mb", str(limits.memory_mb),
-        "--cpu-s", str(limits.cpu_s), "--file-mb", str(limits.file_mb), *nodeids,
-    ]  # fmt: skip
+_graders: dict[tuple, BatchGrader] = {}
 
 
-def sandbox_environment(scratch: Path) -> dict[str, str]:
-    """A small, fixed environment: one thread per numeric library, temporary files in scratch."""
-    tmp = scratch / "tmp"
-    tmp.mkdir(exist_ok=True)
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp),
-        "TMPDIR": str(tmp),
-        "LANG": "C.UTF-8",
-        "OMP_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "MALLOC_ARENA_MAX": "2",
-        "MPLBACKEND": "Agg",
-        "MPLCONFIGDIR": str(tmp),
-    }
-
-
-def read_events(fd: int, offset: int) -> tuple[list[dict], int]:
-    """The complete JSON lines written to ``fd`` after ``offset``, and the new offset."""
-    events: list[dict] = []
-    while True:
-        chunk = os.pread(fd, 1 << 20, offset)
-        if not chunk:
-            return events, offset
-        end = chunk.rfind(b"\n")
-        if end < 0:
-            return events, offset
-        for line in chunk[: end + 1].splitlines():
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue  # not written by the event log
-            if isinstance(event, dict):
-                events.append(event)
-        offset += end + 1
-
-
-def tail(fd: int, size: int = 3000) -> str:
-    """The last ``size`` bytes written to ``fd``, as text."""
-    length = os.fstat(fd).st_size
-    return os.pread(fd, size, max(0, length - size)).decode("utf-8", "replace")
-
-
-def end_process_group(process: subprocess.Popen) -> None:
-    """SIGKILL the sandbox and everything still in its session's process group."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-
-
-@dataclass
-class Watch:
-    """What the driver knows about a running sandbox from its event log."""
-
-    events: list[dict] = field(default_factory=list)
-    running: str | None = None  # nodeid of the test in progress
-    started_at: float = 0.0
-    importing: str | None = None  # topic whose import is in progress
-
-    def add(self, events: list[dict], now: float) -> None:
-        for event in events:
-            self.events.append(event)
-            kind = event.get("event")
-            if kind == "start":
-                self.running, self.started_at = event.get("nodeid"), now
-            elif kind == "result":
-                self.running = None
-            elif kind == "import_start":
-                self.importing = event.get("topic")
-            elif kind == "import_end":
-                self.importing = None
-
-
-def run_sandbox(
-    scratch: Path, tree: Path, limits: Limits, nodeids: list[str], deadline: float
-) -> tuple[Watch, Ending]:
-    """Run one sandbox process to its end (or stop it), watching its event log."""
-    watch = Watch()
-    with tempfile.TemporaryFile() as log, tempfile.TemporaryFile() as output:
-        process = subprocess.Popen(
-            sandbox_command(tree, scratch / SUBMISSION_DIR, log.fileno(), limits, nodeids),
-            cwd=scratch / SUBMISSION_DIR,
-            env=sandbox_environment(scratch),
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            pass_fds=(log.fileno(),),
-            start_new_session=True,
+def shared_grader(
+    instructor: Path, extra_tests: Path | None, limits: Limits, unsafe: bool
+) -> BatchGrader:
+    """One grader per tree, extra tests, limits and mode, kept for the life of the process."""
+    key = (instructor, extra_tests, limits, unsafe)
+    if key not in _graders:
+        if not _graders:
+            atexit.register(lambda: [g.close() for g in _graders.values()])
+        _graders[key] = BatchGrader(
+            instructor, extra_tests=extra_tests, limits=limits, unsafe=unsafe
         )
-        offset, stopped_for = 0, ""
-        while process.poll() is None:
-            now = time.monotonic()
-            events, offset = read_events(log.fileno(), offset)
-            watch.add(events, now)
-            per_test = limits.test_timeout_s + limits.grace_s if limits.test_timeout_s > 0 else 0
-            if limits.wall_s > 0 and now > deadline:
-                stopped_for = f"reached the whole-submission time limit of {limits.wall_s:g} s"
-            elif watch.running and per_test and now - watch.started_at > per_test:
-                stopped_for = (
-                    f"did not finish within the {limits.test_timeout_s:g} s time limit "
-                    "(and did not stop when told to)"
-                )
-            if stopped_for:
-                break
-            time.sleep(POLL_S)
-        end_process_group(process)
-        events, offset = read_events(log.fileno(), offset)
-        watch.add(events, time.monotonic())
-        ending = Ending(process.returncode, stopped_for, tail(output.fileno()))
-    return watch, ending
-
-
-def collected_tests(watch: Watch) -> list[TestRecord]:
-    """The graded tests the sandbox collected, from its ``collected`` event."""
-    for event in watch.events:
-        if event.get("event") == "collected":
-            return [
-                TestRecord(t["nodeid"], t["topic"], t["exercise"], float(t["points"]), t["extra"])
-                for t in event["tests"]
-            ]
-    return []
-
-
-def record_results(watch: Watch, tests: dict[str, TestRecord], folder: Path) -> None:
-    """Copy the finished tests' results into ``tests``, without the scratch ``folder``'s path."""
-    for event in watch.events:
-        if event.get("event") == "result" and event.get("nodeid") in tests:
-            record = tests[event["nodeid"]]
-            record.done, record.passed = True, bool(event.get("passed"))
-            message = str(event.get("message", "")).replace(f"{folder}/", "")
-            record.message = message.replace(str(folder), "the submission folder")
-
-
-def blame(watch: Watch, tests: dict[str, TestRecord], reason: str) -> str:
-    """Mark the test (or the topic import) that was running when the process ended.
-
-    Returns where it ended, in words ("" if between tests).
-    """
-    if watch.importing:
-        for record in tests.values():
-            if record.topic == watch.importing and not record.done:
-                record.done = True
-                record.message = (
-                    f"cannot grade '{record.topic}': the process ended while importing "
-                    f"{record.topic}.py: {reason}"
-                )
-        return f"while importing {watch.importing}.py"
-    if watch.running in tests and not tests[watch.running].done:
-        record = tests[watch.running]
-        record.done, record.message = True, reason
-        return f"during {watch.running}"
-    return ""
-
-
-def give_up(tests: dict[str, TestRecord], reason: str) -> None:
-    """Every test without a result loses its points with ``reason``."""
-    for record in tests.values():
-        if not record.done:
-            record.done, record.message = True, f"not run: {reason}"
+    return _graders[key]
 
 
 def grade_folder(
@@ -334,48 +458,15 @@ def grade_folder(
     limits: Limits = Limits(),
     instructor: Path = ROOT,
     extra_tests: Path | None = None,
+    unsafe: bool = False,
 ) -> Grade:
     """Grade the topic files in ``folder`` against the instructor's tests, in isolation."""
-    start = time.monotonic()
-    deadline = start + limits.wall_s
-    grade = Grade(name)
-    scratch = Path(tempfile.mkdtemp(prefix="grading-"))
+    grader = shared_grader(instructor, extra_tests, limits, unsafe)
     try:
-        copy_regular_files(folder, scratch / SUBMISSION_DIR, grade.problems)
-        tests: dict[str, TestRecord] = {}
-        pending: list[str] = []
-        while True:
-            grade.attempts += 1
-            tree = scratch / f"tree{grade.attempts}"
-            copy_tree(instructor, extra_tests, tree)
-            watch, ending = run_sandbox(scratch, tree, limits, pending, deadline)
-            if grade.attempts == 1:
-                tests = {t.nodeid: t for t in collected_tests(watch)}
-                if not tests:
-                    grade.problems.append(
-                        "grading stopped before any test ran: "
-                        f"{describe_ending(ending, limits)}; last output: "
-                        + " | ".join(ending.output_tail.strip().splitlines()[-3:])
-                    )
-                    break
-            record_results(watch, tests, scratch / SUBMISSION_DIR)
-            if all(t.done for t in tests.values()):
-                break
-            reason = describe_ending(ending, limits)
-            where = blame(watch, tests, reason)
-            grade.problems.append(f"the grading process ended early {where}: {reason}")
-            if ending.stopped_for.startswith("reached the whole-submission"):
-                give_up(tests, reason)
-            elif grade.attempts > limits.restarts:
-                give_up(tests, f"the grading process ended {grade.attempts} times; last: {reason}")
-            pending = [n for n, t in tests.items() if not t.done]
-            if not pending:
-                break
-        grade.tests = list(tests.values())
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    grade.seconds = time.monotonic() - start
-    return grade
+        sources, notes = read_sources(folder, grader.topics)
+    except FolderError as error:
+        sources, notes = {}, [f"cannot grade {name}: {error}"]
+    return grader.grade([Job(name, sources, notes)])[0]
 
 
-__all__ = ["FORKED_CHILD_EXIT_CODE", "Grade", "Limits", "TestRecord", "grade_folder"]
+__all__ = ["BatchGrader", "Grade", "Job", "Limits", "TestRecord", "grade_folder", "sys"]

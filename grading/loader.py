@@ -45,12 +45,6 @@ def resolve_impl(spec: str) -> Path:
     return path.resolve()
 
 
-def _where(error: BaseException, path: Path) -> str:
-    """' (line N)' for the deepest traceback frame inside ``path``, or ''."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename) == path]
-    return f" (line {frames[-1].lineno})" if frames else ""
-
-
 def _import_file(path: Path, module_name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(module_name, path)
     assert spec is not None and spec.loader is not None
@@ -99,10 +93,6 @@ def _try_import(impl: Path, topic: str) -> ModuleType | TopicLoadError:
     tag = hashlib.sha1(str(impl).encode()).hexdigest()[:8]
     try:
         return _import_file(path, f"_graded_{tag}_{topic}")
-    except SyntaxError as error:
-        return TopicLoadError(
-            f"{path.name} line {error.lineno}: syntax error ({error.msg}); fix it to grade '{topic}'"
-        )
     except KeyboardInterrupt:
         raise
     except pytest.fail.Exception as error:  # the time limit fails the test that was importing
@@ -112,13 +102,28 @@ def _try_import(impl: Path, topic: str) -> ModuleType | TopicLoadError:
                 "is there a loop that never ends at the top level of the file?"
             )
         raise
-    except SystemExit as error:
-        return TopicLoadError(f"{path.name} called exit({error.code}) while being imported")
     except BaseException as error:  # learners' code can raise anything
-        return TopicLoadError(
-            f"{path.name} raised {type(error).__name__} while being imported"
-            f"{_where(error, path)}: {error}"
-        )
+        frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename) == path]
+        info = {
+            "type": type(error).__name__,
+            "message": str(error.msg if isinstance(error, SyntaxError) else error),
+            "line": error.lineno if isinstance(error, SyntaxError) else None,
+            "code": error.code if isinstance(error, SystemExit) else None,
+        }
+        if frames and not isinstance(error, SyntaxError):
+            info["line"] = frames[-1].lineno
+        return TopicLoadError(describe_import_error(info, path.name, topic))
+
+
+def describe_import_error(info: dict, filename: str, topic: str) -> str:
+    """One line for a topic file that failed to import, from the exception's plain data."""
+    kind, message, line = info.get("type"), info.get("message", ""), info.get("line")
+    if kind in ("SyntaxError", "IndentationError", "TabError"):
+        return f"{filename} line {line}: syntax error ({message}); fix it to grade '{topic}'"
+    if kind == "SystemExit":
+        return f"{filename} called exit({info.get('code')}) while being imported"
+    where = f" (line {line})" if isinstance(line, int) else ""
+    return f"{filename} raised {kind} while being imported{where}: {message}"
 
 
 def topic_fixture(topic: str):
@@ -131,11 +136,14 @@ def topic_fixture(topic: str):
     @pytest.fixture(name=topic)
     def _fixture(request: pytest.FixtureRequest) -> ModuleType:
         from grading.plugin import IMPL_KEY
+        from grading.remote import REMOTE_KEY, WorkerEnded
 
-        impl = request.config.stash[IMPL_KEY]
+        session = request.config.stash.get(REMOTE_KEY, None)
         try:
-            return load_topic(impl, topic)
-        except TopicLoadError as error:
+            if session is not None:
+                return session.topic(topic)
+            return load_topic(request.config.stash[IMPL_KEY], topic)
+        except (TopicLoadError, WorkerEnded) as error:
             problem = str(error)
         # Outside the except block, so the report shows no chained exception.
         pytest.fail(f"cannot grade '{topic}': {problem}", pytrace=False)

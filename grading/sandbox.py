@@ -1,189 +1,248 @@
-"""The inside of one isolated grading process (started by ``grading.isolation``, never by hand).
+"""Start the fork server (``grading.worker``) inside a bubblewrap sandbox.
 
-Before pytest starts, the process:
+The sandbox (``bwrap``, Debian package ``bubblewrap``) gets a user namespace of its own, its own
+PID, network, IPC and UTS namespaces (no network at all) and a mount view of read-only system
+folders, the Python installation and a private copy of ``grading/`` and ``course/``: no
+``solutions/``, no submissions, no reports, no home folder. Each worker then enters nested
+namespaces of its own (see ``grading.worker``).
 
-- lowers its own resource limits (address space, CPU time, file size);
-- installs an import finder, first on ``sys.meta_path``, that refuses ``solutions`` and
-  ``exercises`` with a clear ImportError;
-- ends every child of a Python-level ``fork()`` at once (``os.register_at_fork``).
-
-It then runs the graded tests with an extra plugin, ``EventLog``, that writes one JSON line per
-event to a file descriptor the driver opened: the collected tests, each topic import's start and
-end, each test's start and result. A process that dies half-way leaves a log from which the
-driver knows which tests finished and which one was running.
+Where ``bwrap`` is missing or the kernel refuses user namespaces, ``isolation_problem`` says
+why in one line; the grader then refuses to grade unless told ``--unsafe``, in which case the
+server runs as a plain process (the trusted split still decides every score).
 """
 
 from __future__ import annotations
 
-import argparse
-import errno
-import importlib.abc
+import contextlib
+import functools
 import json
 import os
-import resource
+import shutil
+import site
+import socket
+import subprocess
 import sys
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
+from grading.loader import ROOT
 
-BLOCKED_PACKAGES = ("solutions", "exercises")
-FORKED_CHILD_EXIT_CODE = 86
-EXTRA_TESTS_DIR = "extra_tests"
-
-
-class BlockedImport(importlib.abc.MetaPathFinder):
-    """Refuses to import the reference solutions (or the stubs) while a submission is graded."""
-
-    def find_spec(self, fullname: str, path=None, target=None):
-        if fullname.split(".")[0] in BLOCKED_PACKAGES:
-            raise ImportError(
-                f"importing '{fullname}' is not allowed while grading: submit your own code"
-            )
-        return None
-
-
-def _end_forked_child() -> None:
-    """Runs in the child of every Python-level fork: the child ends before it runs any code."""
-    os._exit(FORKED_CHILD_EXIT_CODE)
-
-
-def set_limit(kind: int, soft: int, hard: int | None = None) -> None:
-    """Lower one resource limit (soft, and hard if given); never raise one above its hard limit."""
-    _, current_hard = resource.getrlimit(kind)
-    cap = (
-        (lambda v: v)
-        if current_hard == resource.RLIM_INFINITY
-        else (lambda v: min(v, current_hard))
-    )
-    hard = soft if hard is None else hard
-    resource.setrlimit(kind, (cap(soft), cap(hard)))
+SERVER_PARTS = ("grading", "course")
+SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin", "/etc/alternatives")
+SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime")
+BOOTSTRAP = (
+    "import sys; sys.path[:0] = sys.argv[1].split(':'); "
+    "from grading.worker import main; sys.exit(main(sys.argv[2:]))"
+)
+ENVIRONMENT = {
+    "PATH": "/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "HOME": "/tmp",
+    "TMPDIR": "/tmp",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "MALLOC_ARENA_MAX": "2",
+    "MPLBACKEND": "Agg",
+}
 
 
-def apply_limits(memory_mb: int, cpu_s: int, file_mb: int) -> None:
-    """Address space, CPU seconds (SIGXCPU, then SIGKILL a second later) and largest file size."""
-    if memory_mb > 0:
-        set_limit(resource.RLIMIT_AS, memory_mb * 2**20)
-    if cpu_s > 0:
-        set_limit(resource.RLIMIT_CPU, cpu_s, cpu_s + 1)
-    if file_mb > 0:
-        set_limit(resource.RLIMIT_FSIZE, file_mb * 2**20)
+class SandboxError(Exception):
+    """The fork server could not start; the message is one line."""
 
 
-class EventLog:
-    """A pytest plugin that logs the run line by line, so a crash loses nothing already done."""
-
-    def __init__(self, fd: int, memory_mb: int, file_mb: int) -> None:
-        self.stream = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
-        self.memory_mb = memory_mb
-        self.file_mb = file_mb
-        self.config: pytest.Config | None = None
-
-    def emit(self, event: str, **fields) -> None:
-        """Write one event as one JSON line (line-buffered: it reaches the file at once)."""
-        self.stream.write(json.dumps({"event": event, **fields}) + "\n")
-
-    def _grader(self):
-        assert self.config is not None
-        return self.config.pluginmanager.get_plugin("course-grader")
-
-    def pytest_configure(self, config: pytest.Config) -> None:
-        self.config = config
-        from grading import loader
-
-        loader.import_observers.append(lambda event, topic: self.emit(event, topic=topic))
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        grader = self._grader()
-        tests = [
-            {
-                "nodeid": item.nodeid,
-                "topic": grader.outcomes[item.nodeid].topic,
-                "exercise": grader.outcomes[item.nodeid].exercise,
-                "points": grader.points[grader.outcomes[item.nodeid].topic][
-                    grader.outcomes[item.nodeid].exercise
-                ],
-                "extra": item.nodeid.startswith(f"{EXTRA_TESTS_DIR}/"),
-            }
-            for item in session.items
-            if item.nodeid in grader.outcomes
-        ]
-        self.emit("collected", tests=tests)
-
-    def pytest_runtest_logstart(self, nodeid: str) -> None:
-        self.emit("start", nodeid=nodeid)
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
-        report = yield
-        reason = self._plain_reason(call.excinfo)
-        if reason:
-            report.longrepr = reason
-        return report
-
-    def _plain_reason(self, excinfo) -> str:
-        """One line for failures caused by the limits or by exiting, instead of a traceback."""
-        if excinfo is None:
-            return ""
-        if excinfo.errisinstance(MemoryError):
-            return f"ran out of memory: the grading process may use at most {self.memory_mb} MB"
-        if excinfo.errisinstance(OSError) and excinfo.value.errno == errno.EFBIG:
-            return (
-                f"wrote more than the {self.file_mb} MB file-size limit "
-                "(printing or saving too much?)"
-            )
-        if excinfo.errisinstance(SystemExit):
-            return f"called sys.exit({excinfo.value.code}) during the test"
-        return ""
-
-    def pytest_runtest_logfinish(self, nodeid: str) -> None:
-        outcome = self._grader().outcomes.get(nodeid)
-        if outcome is not None:
-            self.emit("result", nodeid=nodeid, passed=outcome.passed, message=outcome.message)
-
-    def pytest_sessionfinish(self) -> None:
-        self.emit("finished")
+@functools.cache
+def isolation_problem() -> str:
+    """Why submissions cannot be isolated on this machine, in one line; "" when they can."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return "bubblewrap (bwrap) is not installed (Debian: apt-get install bubblewrap)"
+    probe = [bwrap, *namespace_options(), "--ro-bind", "/", "/", "--", "true"]
+    done = subprocess.run(probe, capture_output=True, text=True, timeout=30, check=False)
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        return f"bwrap cannot create namespaces here ({reason})"
+    return ""
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="grading.sandbox")
-    parser.add_argument("--tree", required=True, type=Path)
-    parser.add_argument("--impl", required=True)
-    parser.add_argument("--events-fd", required=True, type=int)
-    parser.add_argument("--timeout", type=float, default=0)
-    parser.add_argument("--memory-mb", type=int, default=0)
-    parser.add_argument("--cpu-s", type=int, default=0)
-    parser.add_argument("--file-mb", type=int, default=0)
-    parser.add_argument("nodeids", nargs="*", help="tests to run (default: every graded test)")
-    return parser.parse_args(argv)
+def namespace_options() -> list[str]:
+    """bwrap's options for new namespaces, no capabilities, death with the grader.
 
-
-def pytest_arguments(args: argparse.Namespace) -> list[str]:
-    """The pytest command line: the instructor's tests, the submission as ``--impl``."""
-    tree: Path = args.tree
-    if args.nodeids:
-        targets = [str(tree / nodeid) for nodeid in args.nodeids]
-    else:
-        targets = [str(tree / "tests")]
-        if (tree / EXTRA_TESTS_DIR).is_dir():
-            targets.append(str(tree / EXTRA_TESTS_DIR))
+    Run as root, the workers' nested user namespaces map to root's own id, which the kernel
+    allows only with CAP_SETFCAP in the sandbox's namespace (it grants nothing outside it).
+    """
     options = [
-        "--impl", args.impl, "--rootdir", str(tree), "-c", str(tree / "pyproject.toml"),
-        "-p", "no:cacheprovider", "--import-mode=importlib", "-q", "--no-header",
-        "--tb=short", "--show-capture=no", "--no-score-table", "-W", "ignore",
+        "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+        "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
     ]  # fmt: skip
-    if args.timeout:
-        options += ["-o", f"timeout={args.timeout:g}"]
-    return [*targets, *options]
+    if os.geteuid() == 0:
+        options += ["--cap-add", "CAP_SETFCAP"]
+    return options
 
 
-def main(argv: list[str]) -> int:
-    """Limit, block, then run pytest; the exit code is pytest's."""
-    args = parse_args(argv)
-    log = EventLog(args.events_fd, args.memory_mb, args.file_mb)
-    apply_limits(args.memory_mb, args.cpu_s, args.file_mb)
-    sys.meta_path.insert(0, BlockedImport())
-    for name in [m for m in sys.modules if m.split(".")[0] in BLOCKED_PACKAGES]:
-        del sys.modules[name]
-    os.register_at_fork(after_in_child=_end_forked_child)
-    return int(pytest.main(pytest_arguments(args), plugins=[log]))
+def python_dirs() -> list[str]:
+    """Folders the sandboxed Python needs: its installation, the environment, site-packages."""
+    dirs = {sys.base_prefix, sys.prefix, *site.getsitepackages()}
+    executable = Path(sys.executable)
+    dirs.add(str(executable.parent))
+    with contextlib.suppress(OSError):
+        dirs.add(str(executable.resolve().parent.parent))
+    real = sorted({os.path.realpath(d) for d in dirs} | dirs)
+    return [d for d in real if os.path.isdir(d) and not any(d.startswith(p + "/") for p in real)]
+
+
+def bwrap_command(code_dir: Path) -> list[str]:
+    """The bwrap command line that runs the fork server on ``code_dir``'s copy of the code."""
+    command = [shutil.which("bwrap") or "bwrap", *namespace_options(), "--clearenv"]
+    for name, value in ENVIRONMENT.items():
+        command += ["--setenv", name, value]
+    for path in SYSTEM_DIRS:
+        if os.path.islink(path):
+            command += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            command += ["--ro-bind", path, path]
+    for path in SYSTEM_FILES:
+        command += ["--ro-bind-try", path, path]
+    for path in python_dirs():
+        command += ["--ro-bind", path, path]
+    command += ["--ro-bind", str(code_dir), "/grader", "--proc", "/proc", "--dev", "/dev"]
+    command += ["--tmpfs", "/tmp", "--chdir", "/tmp", "--"]
+    return command
+
+
+def copy_server_code(tree: Path, target: Path) -> None:
+    """A private copy of ``grading/`` and ``course/`` for the sandbox (nothing else of the tree)."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for part in SERVER_PARTS:
+        shutil.copytree(tree / part, target / part, ignore=ignore)
+
+
+@dataclass
+class Server:
+    """A running fork server and the socket on which the grader asks it for clients."""
+
+    process: subprocess.Popen
+    control: socket.socket
+    isolated: bool
+    note: str  # why workers are not isolated, or ""
+    code_dir: Path
+    clients: list[socket.socket] = field(default_factory=list)
+
+    def new_client(self) -> socket.socket:
+        """A new connection on which one trusted grading process asks for workers."""
+        self.control.sendall(b"client")
+        _, fds, _, _ = socket.recv_fds(self.control, 16, 1)
+        if not fds:
+            raise SandboxError("the fork server did not answer")
+        return socket.socket(fileno=fds[0])
+
+    def close(self) -> None:
+        """End the server and every worker it started."""
+        with contextlib.suppress(OSError):
+            self.control.close()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, 9)
+        with contextlib.suppress(Exception):
+            self.process.kill()
+        self.process.wait()
+        shutil.rmtree(self.code_dir, ignore_errors=True)
+
+
+def start_server(tree: Path = ROOT, *, unsafe: bool = False) -> Server:
+    """Start the fork server, sandboxed when possible, and wait until it is ready.
+
+    Raises:
+        SandboxError: isolation is unavailable and ``unsafe`` is False, or the server failed.
+    """
+    return launch_server(tree, unsafe=unsafe).ready()
+
+
+@dataclass
+class Launch:
+    """A fork server that is starting (importing numpy and torch) while the grader prepares."""
+
+    process: subprocess.Popen
+    control: socket.socket
+    code_dir: Path
+    problem: str  # why it runs without bwrap, or ""
+    unsafe: bool
+
+    def ready(self) -> Server:
+        """Wait for the server's greeting; the running server.
+
+        Raises:
+            SandboxError: the server failed, or its workers cannot be isolated and
+                ``unsafe`` is False.
+        """
+        process, mine, code_dir, problem, unsafe = (
+            self.process, self.control, self.code_dir, self.problem, self.unsafe,
+        )  # fmt: skip
+        status = _greeting(process, mine, code_dir)
+        nested = str(status.get("isolation", ""))
+        note = problem or (f"workers share the sandbox's namespaces ({nested})" if nested else "")
+        if nested and not unsafe and not problem:
+            Server(process, mine, False, note, code_dir).close()
+            raise SandboxError(
+                f"cannot isolate submissions: {nested}; pass --unsafe to grade without isolation"
+            )
+        return Server(process, mine, not problem and not nested, note, code_dir)
+
+
+def launch_server(tree: Path = ROOT, *, unsafe: bool = False) -> Launch:
+    """Start the fork server, sandboxed when possible; ``ready()`` waits for it.
+
+    Raises:
+        SandboxError: isolation is unavailable and ``unsafe`` is False.
+    """
+    problem = isolation_problem()
+    if problem and not unsafe:
+        raise SandboxError(
+            f"cannot isolate submissions: {problem}; pass --unsafe to grade without isolation"
+        )
+    code_dir = Path(tempfile.mkdtemp(prefix="grading-code-"))
+    copy_server_code(tree, code_dir)
+    os.chmod(code_dir, 0o755)
+    mine, theirs = socket.socketpair()
+    sites = ":".join(site.getsitepackages())
+    if problem:
+        prefix, path = [], f"{code_dir}:{sites}"
+        env = {**ENVIRONMENT, "TMPDIR": tempfile.gettempdir(), "HOME": tempfile.gettempdir()}
+    else:
+        prefix, path, env = bwrap_command(code_dir), f"/grader:{sites}", None
+    mode = "plain" if problem else "isolate"
+    command = [*prefix, sys.executable, "-I", "-S", "-B", "-c", BOOTSTRAP, path]
+    command += [str(theirs.fileno()), mode]
+    process = subprocess.Popen(
+        command,
+        pass_fds=(theirs.fileno(),),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env if env is not None else {},
+        start_new_session=True,
+    )
+    theirs.close()
+    return Launch(process, mine, code_dir, problem, unsafe)
+
+
+def _greeting(process: subprocess.Popen, mine: socket.socket, code_dir: Path) -> dict:
+    """The server's first line (a JSON object), or an error with its last words."""
+    hello = b""
+    with contextlib.suppress(OSError):
+        while not hello.endswith(b"\n"):
+            chunk = mine.recv(4096)
+            if not chunk:
+                break
+            hello += chunk
+    try:
+        status = json.loads(hello)
+    except ValueError:
+        process.kill()
+        error = process.stderr.read().decode(errors="replace").strip().splitlines()
+        shutil.rmtree(code_dir, ignore_errors=True)
+        raise SandboxError(
+            "the grading sandbox did not start: " + (error[-1] if error else "no message")
+        ) from None
+    process.stderr.close()
+    return status if isinstance(status, dict) else {}

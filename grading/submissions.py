@@ -36,8 +36,9 @@ class Submission:
 
 
 def _is_candidate(entry: Path) -> bool:
-    hidden = entry.name.startswith(".") or entry.name in IGNORED_NAMES
-    return not hidden and (entry.is_dir() or entry.suffix.lower() == ".zip")
+    """Every visible entry of a batch folder is a submission (one that is neither a folder nor
+    a ``.zip`` gets a zero report saying so)."""
+    return not (entry.name.startswith(".") or entry.name in IGNORED_NAMES)
 
 
 def is_single_submission(folder: Path) -> bool:
@@ -89,44 +90,88 @@ def unique_names(paths: list[Path]) -> list[Submission]:
 
 
 def safe_member_path(name: str) -> PurePosixPath:
-    """The relative path of a zip member; refuses absolute paths and ``..``.
+    """The relative path of a zip member; refuses absolute paths, ``..`` and odd names.
 
     Raises:
-        SubmissionError: the member would land outside the folder it is unpacked into.
+        SubmissionError: the member would land outside the folder it is unpacked into, or its
+            name holds control characters or is too long.
     """
+    if any(not c.isprintable() for c in name) or len(name.encode("utf-8", "replace")) > 1000:
+        shown = "".join(c if c.isprintable() else "?" for c in name)[:80]
+        raise SubmissionError(
+            f"the entry '{shown}' has a name with control characters or is too long; "
+            "nothing was unpacked"
+        )
     path = PurePosixPath(name.replace("\\", "/"))
     if path.is_absolute() or ".." in path.parts or (path.parts and ":" in path.parts[0]):
         raise SubmissionError(
             f"the entry '{name}' points outside the archive; nothing was unpacked"
         )
+    if any(len(part.encode()) > 255 for part in path.parts):
+        raise SubmissionError(
+            f"the entry '{name[:80]}...' has a name too long; nothing was unpacked"
+        )
     return path
+
+
+def check_member_type(member: zipfile.ZipInfo) -> None:
+    """Refuse links and special files (devices, pipes, sockets) in an archive.
+
+    Raises:
+        SubmissionError: the member is not a regular file or a folder.
+    """
+    mode = member.external_attr >> 16
+    kind = stat.S_IFMT(mode)
+    if kind == stat.S_IFLNK:
+        raise SubmissionError(
+            f"the entry '{member.filename}' is a symbolic link; nothing was unpacked"
+        )
+    if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+        raise SubmissionError(
+            f"the entry '{member.filename}' is a special file (device, pipe or socket); "
+            "nothing was unpacked"
+        )
 
 
 def unpack_zip(archive: Path, target: Path) -> None:
     """Unpack ``archive`` into ``target``: regular files only, within size and count limits.
 
+    The size limit counts the bytes actually written, whatever sizes the archive declares.
+
     Raises:
-        SubmissionError: not a readable zip, a path outside the archive, or too large.
+        SubmissionError: not a readable zip, a path outside the archive, a link or special
+            file, an odd name, too many entries, or too large once unpacked.
     """
+    limit_mb = MAX_UNPACKED_BYTES // 2**20
     try:
         with zipfile.ZipFile(archive) as bundle:
             members = bundle.infolist()
             if len(members) > MAX_MEMBERS:
                 raise SubmissionError(f"{len(members)} entries (at most {MAX_MEMBERS})")
             if sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
-                raise SubmissionError(f"more than {MAX_UNPACKED_BYTES // 2**20} MB once unpacked")
+                raise SubmissionError(f"more than {limit_mb} MB once unpacked")
             paths = [safe_member_path(m.filename) for m in members]
+            for member in members:
+                check_member_type(member)
             target.mkdir(parents=True, exist_ok=True)
+            written = 0
             for member, path in zip(members, paths, strict=True):
-                is_link = stat.S_ISLNK(member.external_attr >> 16)
-                if member.is_dir() or is_link or not path.parts:
+                if member.is_dir() or not path.parts:
                     continue
                 destination = target.joinpath(*path.parts)
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 with bundle.open(member) as source, open(destination, "wb") as sink:
-                    sink.write(source.read(MAX_UNPACKED_BYTES + 1)[:MAX_UNPACKED_BYTES])
+                    while chunk := source.read(1 << 20):
+                        written += len(chunk)
+                        if written > MAX_UNPACKED_BYTES:
+                            raise SubmissionError(
+                                f"more than {limit_mb} MB once unpacked (a zip bomb?)"
+                            )
+                        sink.write(chunk)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as error:
         raise SubmissionError(f"not a readable .zip file ({error})") from None
+    except (NotImplementedError, RuntimeError) as error:  # unknown compression, encryption
+        raise SubmissionError(f"cannot unpack this .zip file ({error})") from None
 
 
 def topic_root(folder: Path, topics: list[str], depth: int = 3) -> Path:
@@ -143,6 +188,9 @@ def topic_root(folder: Path, topics: list[str], depth: int = 3) -> Path:
             child
             for candidate in level
             for child in sorted(candidate.iterdir())
-            if child.is_dir() and not child.is_symlink() and _is_candidate(child)
+            if child.is_dir()
+            and not child.is_symlink()
+            and _is_candidate(child)
+            and child.name not in IGNORED_NAMES
         ]
     return folder

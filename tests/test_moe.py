@@ -7,13 +7,14 @@ router written below as a plain per-token Python loop; none is computed by the s
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
 from course.moe_reference import Expert
-from grading import check, topic_fixture
+from grading import check, scenario, topic_fixture
 
 TOPIC = "moe"
 POINTS = {
@@ -469,20 +470,97 @@ def small_layer(moe, n_shared=1, seed=0):
     return layer
 
 
-@pytest.mark.exercise("MoELayer")
-def test_moelayer_attributes(moe):
+# The scenarios build and run the learner's layer and return plain values (settings, weights,
+# outputs); the checks rebuild the layer from those weights with course.moe_reference.Expert
+# and compare against the token loop above.
+
+
+@scenario
+def moelayer_shapes(moe):
+    """A layer with 2 shared experts: its parameter shapes and the types of its experts."""
     torch.manual_seed(0)
     layer = moe.MoELayer(6, 5, 8, 2, n_group=4, topk_group=2, top_k=2, routed_scaling_factor=2.5)
-    check.equal(tuple(layer.gate_weight.shape), (8, 6), what="gate_weight.shape")
-    check.equal(tuple(layer.gate_bias.shape), (8,), what="gate_bias.shape")
-    check.equal(len(layer.experts), 8, what="len(experts)")
+    return {
+        "gate_weight": tuple(layer.gate_weight.shape),
+        "gate_bias": tuple(layer.gate_bias.shape),
+        "experts": len(layer.experts),
+        "expert_modules": all(isinstance(e, Expert) for e in layer.experts)
+        and isinstance(layer.shared, Expert),
+        "shared_gate": tuple(layer.shared.gate.weight.shape),
+    }
+
+
+@scenario
+def moelayer_run(moe, n_shared, seed, x):
+    """``small_layer(moe, n_shared, seed)`` applied to ``x``: settings, weights and output."""
+    layer = small_layer(moe, n_shared, seed)
+    with torch.no_grad():
+        output = layer(x)
+    return {
+        "settings": [layer.n_group, layer.topk_group, layer.top_k, layer.routed_scaling_factor],
+        "shared": layer.shared is not None,
+        "state": {name: tensor.detach().clone() for name, tensor in layer.state_dict().items()},
+        "output": output,
+    }
+
+
+def rebuilt_layer(run: dict, n_experts: int, what: str):
+    """A stand-in for the learner's layer with its weights in fresh ``Expert`` modules."""
+    state = run["state"]
+
+    def expert(prefix: str) -> Expert:
+        names = [f"{prefix}.{part}.weight" for part in ("gate", "up", "down")]
+        missing = [n for n in names if n not in state]
+        if missing:
+            check.fail(
+                what,
+                "state_dict keys " + ", ".join(names),
+                sorted(state),
+                hint="experts is an nn.ModuleList of Expert, shared an Expert (or None)",
+            )
+        module = Expert(*reversed(state[names[0]].shape)).double()
+        module.load_state_dict(
+            {
+                part: state[n]
+                for part, n in zip(("gate.weight", "up.weight", "down.weight"), names, strict=True)
+            }
+        )
+        return module
+
+    for name in ("gate_weight", "gate_bias"):
+        if name not in state:
+            check.fail(
+                what,
+                f"a state_dict entry {name}",
+                sorted(state),
+                hint="register gate_weight as a parameter and gate_bias as a buffer",
+            )
+    n_group, topk_group, top_k, scale = run["settings"]
+    return SimpleNamespace(
+        gate_weight=state["gate_weight"],
+        gate_bias=state["gate_bias"],
+        n_group=n_group,
+        topk_group=topk_group,
+        top_k=top_k,
+        routed_scaling_factor=scale,
+        experts=[expert(f"experts.{i}") for i in range(n_experts)],
+        shared=expert("shared") if run["shared"] else None,
+    )
+
+
+@pytest.mark.exercise("MoELayer")
+def test_moelayer_attributes(moe):
+    got = moelayer_shapes(moe)
+    check.equal(got["gate_weight"], (8, 6), what="gate_weight.shape")
+    check.equal(got["gate_bias"], (8,), what="gate_bias.shape")
+    check.equal(got["experts"], 8, what="len(experts)")
     check.equal(
-        all(isinstance(e, Expert) for e in layer.experts) and isinstance(layer.shared, Expert),
+        got["expert_modules"],
         True,
         what="experts and shared are course.moe_reference.Expert modules",
     )
     check.equal(
-        tuple(layer.shared.gate.weight.shape),
+        got["shared_gate"],
         (10, 6),
         what="shared.gate.weight.shape with 2 shared experts of width 5",
         hint="the shared experts form one Expert of hidden width n_shared × d_expert",
@@ -491,17 +569,25 @@ def test_moelayer_attributes(moe):
 
 @pytest.mark.exercise("MoELayer")
 def test_moelayer_equals_dense_token_loop(moe):
-    layer = small_layer(moe)
     x = torch.randn(17, 6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    run = moelayer_run(moe, 1, 0, x)
+    what = "MoELayer(x) for 17 tokens vs a loop over tokens"
+    layer = rebuilt_layer(run, 8, what)
+    check.equal(run["settings"], [4, 2, 2, 2.5], what="[n_group, topk_group, top_k, scale]")
+    check.arrays_equal(
+        run["state"]["gate_bias"].numpy(),
+        torch.linspace(-0.3, 0.2, 8, dtype=torch.float64).numpy(),
+        what="gate_bias after copying into it",
+        hint="gate_bias is a buffer of the layer (register_buffer), used by the router",
+    )
     with torch.no_grad():
         expected = dense_loop(layer, x)
-        got = layer(x)
     check.arrays_close(
-        got.numpy(),
+        run["output"].numpy(),
         expected.numpy(),
         rtol=1e-10,
         atol=1e-12,
-        what="MoELayer(x) for 17 tokens vs a loop over tokens",
+        what=what,
         hint="y = shared(x) + Σ gate weight × chosen expert(x), routed by deepseek_v3_route "
         "with gate_weight and gate_bias",
     )
@@ -509,16 +595,18 @@ def test_moelayer_equals_dense_token_loop(moe):
 
 @pytest.mark.exercise("MoELayer")
 def test_moelayer_without_shared_and_with_batch_shape(moe):
-    layer = small_layer(moe, n_shared=0, seed=3)
     x = torch.randn(2, 7, 6, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    run = moelayer_run(moe, 0, 3, x)
+    what = "MoELayer with no shared expert, x of shape [2, 7, 6]"
+    layer = rebuilt_layer(run, 8, what)
+    check.equal(run["shared"], False, what="shared is None when n_shared == 0")
     with torch.no_grad():
         expected = dense_loop(layer, x.reshape(14, 6)).reshape(2, 7, 6)
-        got = layer(x)
     check.arrays_close(
-        got.numpy(),
+        run["output"].numpy(),
         expected.numpy(),
         rtol=1e-10,
         atol=1e-12,
-        what="MoELayer with no shared expert, x of shape [2, 7, 6]",
+        what=what,
         hint="shared is None when n_shared == 0; flatten leading dimensions and restore them",
     )
