@@ -35,6 +35,8 @@ BOOTSTRAP = (
     "import sys; sys.path[:0] = sys.argv[1].split(':'); "
     "from grading.worker import main; sys.exit(main(sys.argv[2:]))"
 )
+HELD_ROOT = "/.grader-python"  # second views of Python folders that live under /tmp
+HELD_ENV = "GRADER_HELD_DIRS"  # "hold=original;..." for the workers to bind back
 ENVIRONMENT = {
     "PATH": "/usr/bin:/bin",
     "LANG": "C.UTF-8",
@@ -104,11 +106,25 @@ def bwrap_command(code_dir: Path) -> list[str]:
             command += ["--ro-bind", path, path]
     for path in SYSTEM_FILES:
         command += ["--ro-bind-try", path, path]
-    for path in python_dirs():
+    # The private /tmp first, so that a Python installed under /tmp stays visible on top of it.
+    command += ["--tmpfs", "/tmp"]
+    held = []
+    for index, path in enumerate(python_dirs()):
         command += ["--ro-bind", path, path]
+        if under_tmp(path):  # hidden again by each worker's own /tmp: keep a second view
+            hold = f"{HELD_ROOT}/{index}"
+            command += ["--ro-bind", path, hold]
+            held.append(f"{hold}={path}")
+    if held:
+        command += ["--setenv", HELD_ENV, ";".join(held)]
     command += ["--ro-bind", str(code_dir), "/grader", "--proc", "/proc", "--dev", "/dev"]
-    command += ["--tmpfs", "/tmp", "--chdir", "/tmp", "--"]
+    command += ["--chdir", "/tmp", "--"]
     return command
+
+
+def under_tmp(path: str) -> bool:
+    """Whether ``path`` lies in /tmp, where every worker mounts its own private folder."""
+    return path == "/tmp" or path.startswith("/tmp/")
 
 
 def copy_server_code(tree: Path, target: Path) -> None:

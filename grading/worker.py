@@ -51,6 +51,7 @@ CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 2, 4, 16384, 1 << 18
+MS_RDONLY, MS_REMOUNT, MS_BIND = 1, 32, 4096
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 1, 4, 38
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -96,11 +97,34 @@ def enter_namespaces() -> str:
 
 
 def private_mounts(tmp_mb: int) -> str:
-    """A private ``/tmp`` (size-limited) and an empty ``/proc``: nothing of other processes."""
+    """A private ``/tmp`` (size-limited) and an empty ``/proc``: nothing of other processes.
+
+    A Python installation that lives under /tmp (a checkout in a temporary folder) would be
+    hidden by the new /tmp; the sandbox keeps a read-only second view of it, bound back here.
+    """
     problem = _call("mount", b"none", b"/", None, MS_REC | MS_PRIVATE, None)
     size = f"size={max(tmp_mb, 1)}m,mode=1777".encode()
     problem = problem or _call("mount", b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, size)
+    problem = problem or rebind_held_dirs(os.environ.get("GRADER_HELD_DIRS", ""))
     return problem or _call("mount", b"tmpfs", b"/proc", b"tmpfs", MS_NOSUID | MS_NODEV, b"size=1m")
+
+
+def rebind_held_dirs(spec: str) -> str:
+    """Bind each held folder back to its original path ("hold=original;..."), read-only."""
+    for pair in filter(None, spec.split(";")):
+        hold, original = pair.split("=", 1)
+        try:
+            os.makedirs(original, exist_ok=True)
+        except OSError as error:
+            return f"mkdir {original}: {error.strerror}"
+        source, target = hold.encode(), original.encode()
+        problem = _call("mount", source, target, None, MS_BIND | MS_REC, None)
+        if problem:
+            return problem
+        # A bind copies the read-only flag of its source; making it explicit is best effort.
+        flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV
+        _call("mount", None, target, None, flags, None)
+    return ""
 
 
 def set_limit(kind: int, soft: int, hard: int | None = None) -> None:
