@@ -318,7 +318,6 @@ class BatchGrader:
         self.scratch = Path(tempfile.mkdtemp(prefix="grading-tree-"))
         try:
             preload()
-            warm_up()
             self.tree = self.scratch / "tree"
             copy_tree(tree, extra_tests, self.tree)
             self.topics = graded_topics(self.tree)
@@ -406,19 +405,6 @@ class BatchGrader:
                     if on_grade is not None:
                         on_grade(grade)
         return grades
-
-
-def warm_up() -> None:
-    """Load, once, what the trusted checks would otherwise load in every forked process.
-
-    torch loads its compiler stack lazily, on the first use of ``FlopCounterMode`` (a graded
-    test's independent reference); that costs seconds, so the driver pays it before forking.
-    """
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    with FlopCounterMode(display=False), torch.no_grad():
-        torch.ones(2, 2) @ torch.ones(2, 2)
 
 
 def copy_tree(instructor: Path, extra_tests: Path | None, target: Path) -> None:

@@ -7,7 +7,6 @@ brute-forced by listing tokens one by one; none is computed by the solution.
 import numpy as np
 import pytest
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from grading import check, topic_fixture
 
@@ -139,26 +138,20 @@ def test_price_ratio_many_mixes(inference):
 # --- flops_per_generated_token -----------------------------------------------------------------
 
 
-def _torch_decode_flops(active_params, context_len, n_layers, n_heads, qk_dim, v_dim):
-    """Count with torch the FLOPs of one decoding step: a weight matrix of ``active_params``
-    entries applied to one token, and per layer one query attending to the cached keys/values."""
-    counter = FlopCounterMode(display=False)
-    weights = torch.zeros(active_params, 1)
-    query = torch.zeros(n_heads, 1, qk_dim)
-    keys = torch.zeros(n_heads, context_len, qk_dim)
-    values = torch.zeros(n_heads, context_len, v_dim)
-    with torch.no_grad(), counter:
-        torch.zeros(1, 1) @ weights.T  # [1, 1] @ [1, N]: N multiply-adds
-        for _ in range(n_layers):
-            scores = torch.softmax(query @ keys.transpose(1, 2), dim=-1)
-            scores @ values
-    return counter.get_total_flops()
+# One decoding step, counted by hand: 2 FLOPs per weight (one multiply-add each), and in every
+# layer and head one query against the cached keys (context × qk_dim multiply-adds) and the
+# attention weights against the cached values (context × v_dim multiply-adds).
+#   (1000, 7, 3, 2, 5, 4): 2 × 1000 + 3 × 2 × (2 × 7 × 5 + 2 × 7 × 4) = 2000 + 6 × 126 = 2756
+#   (64, 1, 1, 1, 3, 2):   2 × 64 + 1 × 1 × (2 × 1 × 3 + 2 × 1 × 2) = 128 + 10 = 138
+# torch's FlopCounterMode gives the same counts for the same operations: checks/test_references.py
+# verifies this table against it.
+DECODE_FLOPS = {(1000, 7, 3, 2, 5, 4): 2756, (64, 1, 1, 1, 3, 2): 138}
+"""(active_params, context_len, n_layers, n_heads, qk_dim, v_dim) → FLOPs of one decoding step."""
 
 
 @pytest.mark.exercise("flops_per_generated_token")
-def test_flops_per_generated_token_matches_torch(inference):
-    for active, context, layers, heads, qk, v in ((1000, 7, 3, 2, 5, 4), (64, 1, 1, 1, 3, 2)):
-        expected = _torch_decode_flops(active, context, layers, heads, qk, v)
+def test_flops_per_generated_token_small_models(inference):
+    for (active, context, layers, heads, qk, v), expected in DECODE_FLOPS.items():
         check.close(
             inference.flops_per_generated_token(
                 active, context, n_layers=layers, n_heads=heads, qk_head_dim=qk, v_head_dim=v
