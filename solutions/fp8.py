@@ -8,6 +8,9 @@ a ``uint8``. Scales are ``float32``, one per tensor, per 1Ã—128 tile or per 128Ã
 
 from __future__ import annotations
 
+import functools
+import sys
+
 import numpy as np
 
 from course.formats import E4M3, E5M2, FloatFormat
@@ -92,6 +95,14 @@ def encode(x: np.ndarray, fmt: str, saturate: bool = True) -> np.ndarray:
     """
     f = _fp8_format(fmt)
     x = np.asarray(x)
+    if x.dtype == np.float32 and sys.byteorder == "little":
+        return _encode_float32_by_table(x, fmt, saturate)
+    return _encode_bits(x, f, saturate)
+
+
+def _encode_bits(x: np.ndarray, f: FloatFormat, saturate: bool) -> np.ndarray:
+    """``encode`` by integer operations on the input's bit pattern (any float input)."""
+    x = np.asarray(x)
     if x.dtype != np.float32:
         x = x.astype(np.float64)
     # The input's own layout: (unsigned integer of the same width, mantissa bits, bias).
@@ -128,6 +139,35 @@ def encode(x: np.ndarray, fmt: str, saturate: bool = True) -> np.ndarray:
     code[np.isnan(x)] = 0x7F
     code |= (bits >> sign_bit) << uint(7)
     return code.astype(np.uint8)
+
+
+@functools.cache
+def _float32_tables(fmt: str, saturate: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The codes of every float32 by its top 16 bits: (low 16 bits all zero, any other).
+
+    FP8 values and the midpoints between them need at most 5 significant bits and exponents
+    the top 16 bits of a float32 can hold (the top 16 bits are a bfloat16). So every float32
+    strictly between two consecutive bfloat16 values rounds to the same FP8 code: the code
+    depends only on the top 16 bits and on whether the low 16 bits are zero (then the value
+    itself is that bfloat16, perhaps a tie) or not (then it is just above it in magnitude).
+    """
+    f = _fp8_format(fmt)
+    top = np.arange(1 << 16, dtype=np.uint32) << np.uint32(16)
+    exact = _encode_bits(top.view(np.float32), f, saturate)
+    above = _encode_bits((top | np.uint32(1)).view(np.float32), f, saturate)
+    return exact, above
+
+
+def _encode_float32_by_table(x: np.ndarray, fmt: str, saturate: bool) -> np.ndarray:
+    """``encode`` of float32 input by two table look-ups on its top 16 bits (little-endian)."""
+    exact, above = _float32_tables(fmt, saturate)
+    halves = np.ascontiguousarray(x).reshape(-1).view(np.uint16)
+    low, high = halves[0::2], halves[1::2]  # little-endian: the low half comes first
+    codes = above.take(high)
+    low_zero = low == 0
+    if low_zero.any():
+        codes[low_zero] = exact.take(high[low_zero])
+    return codes.reshape(x.shape)
 
 
 def _scales_from_amax(amax: np.ndarray) -> np.ndarray:
