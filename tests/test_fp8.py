@@ -794,6 +794,13 @@ def test_fp8_matmul_ragged_tiles_and_blocks(fp8):
 def test_fp8_matmul_e5m2(fp8):
     a = outlier_matrix(6, 256, seed=25)
     b = blocky_weights(256, 200, seed=26)
+    # A huge element sets the scale of its tile (b's row 130 is zero, so it adds nothing).
+    # The tile's ordinary values (≈ 1) divided by 3·10^8 / 57,344 ≈ 5,200 land near 2^-12,
+    # normal E5M2 numbers; divided by 3·10^8 / 448 ≈ 6.7·10^5 they would land near 2^-19,
+    # below E5M2's smallest subnormal 2^-16. Elsewhere 448 and 57,344 = 2^7 × 448 give the
+    # same values.
+    a[0, 130] = 3e8
+    b[130] = 0.0
     check_fp8_gemm(
         fp8,
         a,
