@@ -362,21 +362,33 @@ def _truncate_in_place(x: np.ndarray, significant_bits: int) -> None:
         np.bitwise_and(bits, np.uint64(~((1 << drop) - 1) & 0xFFFF_FFFF_FFFF_FFFF), out=bits)
 
 
-def _chunk_sum(a: np.ndarray, b: np.ndarray, accumulator_bits: int | None) -> np.ndarray:
-    """Σ_k a[:, k] b[k, :] for one chunk ([M, C] and [C, N] float64 FP8 values) → [M, N].
+def _chunk_sums(
+    a: np.ndarray, b: np.ndarray, chunk: int, accumulator_bits: int | None
+) -> np.ndarray:
+    """Σ a[:, k] b[k, :] over each run of ``chunk`` consecutive k: [M, K], [K, N] → [chunks, M, N].
 
-    With ``accumulator_bits`` None the sum is a float64 matrix product: exact for E4M3 values
-    (every product is a multiple of 2^-18 and every partial sum stays far below 2^35) and for
-    E5M2 values unless a chunk mixes magnitudes more than about 2^20 apart. Otherwise the
-    running sum starts at 0 and is truncated after every addition, one k at a time, for all
-    M × N sums at once.
+    ``a`` and ``b`` hold FP8 values (float64); the last run may be shorter. With
+    ``accumulator_bits`` None each run is a float64 matrix product, exact for E4M3 values (every
+    product is a multiple of 2^-18 below 2^18, so partial sums need far fewer than 53 bits); E5M2
+    products range from 2^-32 to 2^32, and a run that mixes those extremes can be rounded, by far
+    less than the float32 total rounds. Otherwise every run has an accumulator that starts at 0
+    and is truncated after every addition; the loop goes over the position inside a run, and
+    handles all runs and all M × N sums at once.
     """
+    m, k = a.shape
+    n = b.shape[1]
+    runs = -(-k // chunk)
+    if runs == 0:
+        return np.zeros((0, m, n))
     if accumulator_bits is None:
-        return a @ b
-    total = np.zeros((a.shape[0], b.shape[1]))
+        return np.stack([a[:, s : s + chunk] @ b[s : s + chunk] for s in range(0, k, chunk)])
+    # Zeros appended to the last run add nothing: a truncated sum plus 0 stays as it is.
+    a_runs = np.pad(a, ((0, 0), (0, runs * chunk - k))).reshape(m, runs, chunk).transpose(1, 0, 2)
+    b_runs = np.pad(b, ((0, runs * chunk - k), (0, 0))).reshape(runs, chunk, n)
+    total = np.zeros((runs, m, n))
     product = np.empty_like(total)
-    for k in range(a.shape[1]):
-        np.multiply(a[:, k, None], b[None, k, :], out=product)
+    for j in range(chunk):
+        np.multiply(a_runs[:, :, j, None], b_runs[:, j, None, :], out=product)
         total += product  # exact for E4M3 values (see above), then cut to the kept bits
         _truncate_in_place(total, accumulator_bits)
     return total
@@ -443,15 +455,14 @@ def fp8_matmul(
         )
     if accumulator_bits is not None and not 1 <= accumulator_bits <= 53:
         raise ValueError(f"accumulator_bits must be 1 … 53 or None, got {accumulator_bits}")
-    k, n = b.shape
+    n = b.shape[1]
     a_values, a_scales = _quantize_row_tiles(a, fmt, tile)  # [M, K], [M, K tiles]
     b_values, b_scales = _quantize_square_blocks(b, fmt, tile)  # [K, N], [K tiles, N blocks]
     a_scales, b_scales = a_scales.astype(np.float64), b_scales.astype(np.float64)
+    sums = _chunk_sums(a_values, b_values, promote_every, accumulator_bits)  # [chunks, M, N]
     total = np.zeros((a.shape[0], n), dtype=np.float32)
-    for start in range(0, k, promote_every):
-        stop = min(start + promote_every, k)
-        t = start // tile  # the tile (and block row) that holds this whole chunk
-        partial = _chunk_sum(a_values[:, start:stop], b_values[start:stop], accumulator_bits)
+    for chunk, partial in enumerate(sums):
+        t = chunk * promote_every // tile  # the tile (and block row) that holds this chunk
         scale = a_scales[:, t, None] * np.repeat(b_scales[t], tile)[None, :n]
         total += (partial * scale).astype(np.float32)
     return total

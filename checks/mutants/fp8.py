@@ -261,8 +261,7 @@ MUTANTS = [
            "    qa = decode(encode(a / sa, fmt), fmt).astype(np.float64)\n"
            "    qb = decode(encode(b / sb, fmt), fmt).astype(np.float64)\n"
            "    out = np.zeros((a.shape[0], b.shape[1]), np.float32)\n"
-           "    for s in range(0, a.shape[1], promote_every):\n"
-           "        part = _chunk_sum(qa[:, s:s + promote_every], qb[s:s + promote_every], accumulator_bits)\n"
+           "    for part in _chunk_sums(qa, qb, promote_every, accumulator_bits):\n"
            "        out += (part * float(sa) * float(sb)).astype(np.float32)\n"
            "    return out\n"),
     Mutant("fp8", "fp8_matmul", "float32 matmul of the dequantized values (accumulator_bits ignored)",
@@ -282,7 +281,7 @@ MUTANTS = [
            "    (k, n), qa, qb = b.shape, _quantize_row_tiles(a, fmt, tile), _quantize_square_blocks(b, fmt, tile)\n"
            "    a_full = qa[0] * np.repeat(qa[1], tile, 1)[:, :k]\n"
            "    b_full = qb[0] * np.repeat(np.repeat(qb[1], tile, 0), tile, 1)[:k, :n]\n"
-           "    return _chunk_sum(a_full, b_full, accumulator_bits).astype(np.float32)\n"),
+           "    return _chunk_sums(a_full, b_full, max(k, 1), accumulator_bits)[0].astype(np.float32)\n"),
     Mutant("fp8", "fp8_matmul", "accumulator rounds to nearest instead of truncating",
            "def _truncate_in_place(x, significant_bits):\n"
            "    fraction, exponent = np.frexp(x)\n"
