@@ -11,6 +11,9 @@ Check your work with `make grade` or `pytest tests/test_fp8.py`.
 
 from __future__ import annotations
 
+import functools
+import sys
+
 import numpy as np
 
 from course.formats import E4M3, E5M2, FloatFormat
@@ -161,5 +164,55 @@ def snr_db(x: np.ndarray, x_hat: np.ndarray) -> float:
     Returns:
         10 × log10(Σ x² / Σ (x − x_hat)²), computed in float64: +10 dB per factor of 10 less
         error energy, about 6 dB per bit of precision. ``inf`` when x_hat equals x exactly.
+    """
+    raise NotImplementedError
+
+
+def fp8_matmul(
+    a: np.ndarray,
+    b: np.ndarray,
+    *,
+    fmt: str = "e4m3",
+    tile: int = 128,
+    promote_every: int = 128,
+    accumulator_bits: int | None = None,
+) -> np.ndarray:
+    """A GEMM with FP8 inputs as DeepSeek-V3 runs it: fine-grained scales and FP32 promotion.
+
+    1. ``a`` is quantized to ``fmt`` with one scale per row per 1 × ``tile`` slice along K,
+       ``b`` with one scale per ``tile`` × ``tile`` block (K rows × N columns); a scale is the
+       group's amax / (largest value of ``fmt``: 448 for E4M3, 57,344 for E5M2), 1.0 for an
+       all-zero group, and each element is divided by its scale in float32 and encoded
+       (round to nearest even, saturating). The last tile along K and the last block column
+       may be shorter when K or N is not a multiple of ``tile``.
+    2. Along K, the products of the FP8 values (unscaled) are summed in chunks of
+       ``promote_every`` consecutive k (the last chunk may be shorter). Each chunk has its own
+       accumulator, starting at 0, that keeps ``accumulator_bits`` significant bits: after
+       every addition the running sum is *truncated* (rounded towards zero), as the report
+       describes the tensor cores. ``None`` means an exact accumulator.
+    3. Each chunk's sum is multiplied by its activation scale a_scale[i, tile] and its weight
+       scale b_scale[tile, block column], rounded to float32 and added into a float32 total
+       (round to nearest even).
+
+    A chunk must lie inside one tile, so that one activation scale and one weight scale apply
+    to all of its products: ``promote_every`` must divide ``tile`` (DeepSeek-V3 uses 128 for
+    both).
+
+    Args:
+        a: float array [M, K] (converted to float32), e.g. activations.
+        b: float array [K, N] (converted to float32), e.g. weights.
+        fmt: "e4m3" or "e5m2", the FP8 format of both inputs.
+        tile: tile width along K for ``a``, and block side for ``b``.
+        promote_every: products per chunk (N_C); a divisor of ``tile``.
+        accumulator_bits: significant bits kept by a chunk's accumulator, the leading 1
+            included (about 14 on the H800), from 1 to 53; None for exact sums.
+
+    Returns:
+        float32 array [M, N], the scaled FP8 product of a and b.
+
+    Raises:
+        ValueError: if a or b is not 2-D, their inner sizes differ, ``fmt`` is unknown,
+            ``tile`` or ``promote_every`` is below 1, ``promote_every`` does not divide
+            ``tile``, or ``accumulator_bits`` is outside 1 … 53.
     """
     raise NotImplementedError

@@ -8,6 +8,9 @@ a ``uint8``. Scales are ``float32``, one per tensor, per 1×128 tile or per 128�
 
 from __future__ import annotations
 
+import functools
+import sys
+
 import numpy as np
 
 from course.formats import E4M3, E5M2, FloatFormat
@@ -92,6 +95,14 @@ def encode(x: np.ndarray, fmt: str, saturate: bool = True) -> np.ndarray:
     """
     f = _fp8_format(fmt)
     x = np.asarray(x)
+    if x.dtype == np.float32 and sys.byteorder == "little":
+        return _encode_float32_by_table(x, fmt, saturate)
+    return _encode_bits(x, f, saturate)
+
+
+def _encode_bits(x: np.ndarray, f: FloatFormat, saturate: bool) -> np.ndarray:
+    """``encode`` by integer operations on the input's bit pattern (any float input)."""
+    x = np.asarray(x)
     if x.dtype != np.float32:
         x = x.astype(np.float64)
     # The input's own layout: (unsigned integer of the same width, mantissa bits, bias).
@@ -128,6 +139,35 @@ def encode(x: np.ndarray, fmt: str, saturate: bool = True) -> np.ndarray:
     code[np.isnan(x)] = 0x7F
     code |= (bits >> sign_bit) << uint(7)
     return code.astype(np.uint8)
+
+
+@functools.cache
+def _float32_tables(fmt: str, saturate: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The codes of every float32 by its top 16 bits: (low 16 bits all zero, any other).
+
+    FP8 values and the midpoints between them need at most 5 significant bits and exponents
+    the top 16 bits of a float32 can hold (the top 16 bits are a bfloat16). So every float32
+    strictly between two consecutive bfloat16 values rounds to the same FP8 code: the code
+    depends only on the top 16 bits and on whether the low 16 bits are zero (then the value
+    itself is that bfloat16, perhaps a tie) or not (then it is just above it in magnitude).
+    """
+    f = _fp8_format(fmt)
+    top = np.arange(1 << 16, dtype=np.uint32) << np.uint32(16)
+    exact = _encode_bits(top.view(np.float32), f, saturate)
+    above = _encode_bits((top | np.uint32(1)).view(np.float32), f, saturate)
+    return exact, above
+
+
+def _encode_float32_by_table(x: np.ndarray, fmt: str, saturate: bool) -> np.ndarray:
+    """``encode`` of float32 input by two table look-ups on its top 16 bits (little-endian)."""
+    exact, above = _float32_tables(fmt, saturate)
+    halves = np.ascontiguousarray(x).reshape(-1).view(np.uint16)
+    low, high = halves[0::2], halves[1::2]  # little-endian: the low half comes first
+    codes = above.take(high)
+    low_zero = low == 0
+    if low_zero.any():
+        codes[low_zero] = exact.take(high[low_zero])
+    return codes.reshape(x.shape)
 
 
 def _scales_from_amax(amax: np.ndarray) -> np.ndarray:
@@ -274,3 +314,155 @@ def snr_db(x: np.ndarray, x_hat: np.ndarray) -> float:
     if noise == 0.0:
         return float("inf")
     return float(10.0 * np.log10(np.sum(x**2) / noise))
+
+
+def _group_scales(amax: np.ndarray, fmt: str) -> np.ndarray:
+    """float32 scales amax / (largest value of ``fmt``), with 1.0 for an all-zero group."""
+    top = np.float32(_max_value(_fp8_format(fmt)))
+    return np.where(amax > 0, amax / top, np.float32(1.0)).astype(np.float32)
+
+
+def _quantize_row_tiles(a: np.ndarray, fmt: str, tile: int) -> tuple[np.ndarray, np.ndarray]:
+    """``a`` [M, K] in FP8 with one scale per row per 1 × ``tile`` slice; the last may be short.
+
+    Returns the decoded FP8 values (float64 [M, K], not yet scaled) and the float32 scales
+    [M, ceil(K / tile)].
+    """
+    starts = np.arange(0, a.shape[1], tile)
+    scales = _group_scales(np.maximum.reduceat(np.abs(a), starts, axis=1), fmt)
+    per_element = np.repeat(scales, tile, axis=1)[:, : a.shape[1]]
+    values = decode(encode(a / per_element, fmt), fmt)
+    return values.astype(np.float64), scales
+
+
+def _quantize_square_blocks(b: np.ndarray, fmt: str, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """``b`` [K, N] in FP8 with one scale per ``block`` × ``block`` block (edges may be smaller).
+
+    Returns the decoded FP8 values (float64 [K, N], not yet scaled) and the float32 scales
+    [ceil(K / block), ceil(N / block)].
+    """
+    k, n = b.shape
+    amax = np.maximum.reduceat(np.abs(b), np.arange(0, k, block), axis=0)
+    amax = np.maximum.reduceat(amax, np.arange(0, n, block), axis=1)
+    scales = _group_scales(amax, fmt)
+    per_element = np.repeat(np.repeat(scales, block, axis=0), block, axis=1)[:k, :n]
+    values = decode(encode(b / per_element, fmt), fmt)
+    return values.astype(np.float64), scales
+
+
+def _truncate_in_place(x: np.ndarray, significant_bits: int) -> None:
+    """Cut float64 values to ``significant_bits`` significant bits, towards zero, in place.
+
+    A float64 keeps 52 fraction bits after the leading 1; zeroing the lowest
+    53 − ``significant_bits`` of them drops exactly the bits a shorter significand lacks.
+    """
+    drop = 53 - significant_bits
+    if drop > 0:
+        bits = x.view(np.uint64)
+        np.bitwise_and(bits, np.uint64(~((1 << drop) - 1) & 0xFFFF_FFFF_FFFF_FFFF), out=bits)
+
+
+def _chunk_sums(
+    a: np.ndarray, b: np.ndarray, chunk: int, accumulator_bits: int | None
+) -> np.ndarray:
+    """Σ a[:, k] b[k, :] over each run of ``chunk`` consecutive k: [M, K], [K, N] → [chunks, M, N].
+
+    ``a`` and ``b`` hold FP8 values (float64); the last run may be shorter. With
+    ``accumulator_bits`` None each run is a float64 matrix product, exact for E4M3 values (every
+    product is a multiple of 2^-18 below 2^18, so partial sums need far fewer than 53 bits); E5M2
+    products range from 2^-32 to 2^32, and a run that mixes those extremes can be rounded, by far
+    less than the float32 total rounds. Otherwise every run has an accumulator that starts at 0
+    and is truncated after every addition; the loop goes over the position inside a run, and
+    handles all runs and all M × N sums at once.
+    """
+    m, k = a.shape
+    n = b.shape[1]
+    runs = -(-k // chunk)
+    if runs == 0:
+        return np.zeros((0, m, n))
+    if accumulator_bits is None:
+        return np.stack([a[:, s : s + chunk] @ b[s : s + chunk] for s in range(0, k, chunk)])
+    # Zeros appended to the last run add nothing: a truncated sum plus 0 stays as it is.
+    a_runs = np.pad(a, ((0, 0), (0, runs * chunk - k))).reshape(m, runs, chunk).transpose(1, 0, 2)
+    b_runs = np.pad(b, ((0, runs * chunk - k), (0, 0))).reshape(runs, chunk, n)
+    total = np.zeros((runs, m, n))
+    product = np.empty_like(total)
+    for j in range(chunk):
+        np.multiply(a_runs[:, :, j, None], b_runs[:, j, None, :], out=product)
+        total += product  # exact for E4M3 values (see above), then cut to the kept bits
+        _truncate_in_place(total, accumulator_bits)
+    return total
+
+
+def fp8_matmul(
+    a: np.ndarray,
+    b: np.ndarray,
+    *,
+    fmt: str = "e4m3",
+    tile: int = 128,
+    promote_every: int = 128,
+    accumulator_bits: int | None = None,
+) -> np.ndarray:
+    """A GEMM with FP8 inputs as DeepSeek-V3 runs it: fine-grained scales and FP32 promotion.
+
+    1. ``a`` is quantized to ``fmt`` with one scale per row per 1 × ``tile`` slice along K,
+       ``b`` with one scale per ``tile`` × ``tile`` block (K rows × N columns); a scale is the
+       group's amax / (largest value of ``fmt``: 448 for E4M3, 57,344 for E5M2), 1.0 for an
+       all-zero group, and each element is divided by its scale in float32 and encoded
+       (round to nearest even, saturating). The last tile along K and the last block column
+       may be shorter when K or N is not a multiple of ``tile``.
+    2. Along K, the products of the FP8 values (unscaled) are summed in chunks of
+       ``promote_every`` consecutive k (the last chunk may be shorter). Each chunk has its own
+       accumulator, starting at 0, that keeps ``accumulator_bits`` significant bits: after
+       every addition the running sum is *truncated* (rounded towards zero), as the report
+       describes the tensor cores. ``None`` means an exact accumulator.
+    3. Each chunk's sum is multiplied by its activation scale a_scale[i, tile] and its weight
+       scale b_scale[tile, block column], rounded to float32 and added into a float32 total
+       (round to nearest even).
+
+    A chunk must lie inside one tile, so that one activation scale and one weight scale apply
+    to all of its products: ``promote_every`` must divide ``tile`` (DeepSeek-V3 uses 128 for
+    both).
+
+    Args:
+        a: float array [M, K] (converted to float32), e.g. activations.
+        b: float array [K, N] (converted to float32), e.g. weights.
+        fmt: "e4m3" or "e5m2", the FP8 format of both inputs.
+        tile: tile width along K for ``a``, and block side for ``b``.
+        promote_every: products per chunk (N_C); a divisor of ``tile``.
+        accumulator_bits: significant bits kept by a chunk's accumulator, the leading 1
+            included (about 14 on the H800), from 1 to 53; None for exact sums.
+
+    Returns:
+        float32 array [M, N], the scaled FP8 product of a and b.
+
+    Raises:
+        ValueError: if a or b is not 2-D, their inner sizes differ, ``fmt`` is unknown,
+            ``tile`` or ``promote_every`` is below 1, ``promote_every`` does not divide
+            ``tile``, or ``accumulator_bits`` is outside 1 … 53.
+    """
+    _fp8_format(fmt)
+    a = np.asarray(a, dtype=np.float32)
+    b = np.asarray(b, dtype=np.float32)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        raise ValueError(f"need a [M, K] and b [K, N]; got shapes {a.shape} and {b.shape}")
+    if tile < 1 or promote_every < 1:
+        raise ValueError(f"tile ({tile}) and promote_every ({promote_every}) must be at least 1")
+    if tile % promote_every:
+        raise ValueError(
+            f"promote_every ({promote_every}) must divide tile ({tile}): a chunk that straddled "
+            "two tiles would need two activation scales and two weight scales"
+        )
+    if accumulator_bits is not None and not 1 <= accumulator_bits <= 53:
+        raise ValueError(f"accumulator_bits must be 1 … 53 or None, got {accumulator_bits}")
+    n = b.shape[1]
+    a_values, a_scales = _quantize_row_tiles(a, fmt, tile)  # [M, K], [M, K tiles]
+    b_values, b_scales = _quantize_square_blocks(b, fmt, tile)  # [K, N], [K tiles, N blocks]
+    a_scales, b_scales = a_scales.astype(np.float64), b_scales.astype(np.float64)
+    sums = _chunk_sums(a_values, b_values, promote_every, accumulator_bits)  # [chunks, M, N]
+    total = np.zeros((a.shape[0], n), dtype=np.float32)
+    for chunk, partial in enumerate(sums):
+        t = chunk * promote_every // tile  # the tile (and block row) that holds this chunk
+        scale = a_scales[:, t, None] * np.repeat(b_scales[t], tile)[None, :n]
+        total += (partial * scale).astype(np.float32)
+    return total

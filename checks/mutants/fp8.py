@@ -120,6 +120,26 @@ MUTANTS = [
            "_solution_encode = encode\n"
            "def encode(x, fmt, saturate=True):\n"
            "    return _solution_encode(x, 'e4m3', saturate)\n"),
+    Mutant("fp8", "encode", "ml_dtypes' cast (non-saturating for E4M3, float64 via float32)",
+           "import ml_dtypes\n"
+           "def encode(x, fmt, saturate=True):\n"
+           "    kind = {'e4m3': ml_dtypes.float8_e4m3fn, 'e5m2': ml_dtypes.float8_e5m2}[fmt]\n"
+           "    return np.asarray(x, dtype=np.float32).astype(kind).view(np.uint8)\n"),
+    Mutant("fp8", "encode", "ml_dtypes' cast after clipping to ±max (float64 via float32)",
+           "import ml_dtypes\n"
+           "def encode(x, fmt, saturate=True):\n"
+           "    kind = {'e4m3': ml_dtypes.float8_e4m3fn, 'e5m2': ml_dtypes.float8_e5m2}[fmt]\n"
+           "    x = np.asarray(x, dtype=np.float32)\n"
+           "    if saturate:\n"
+           "        top = np.float32(_max_value(_fp8_format(fmt)))\n"
+           "        x = np.clip(x, -top, top)\n"
+           "    return x.astype(kind).view(np.uint8)\n"),
+    Mutant("fp8", "encode", "torch's cast (saturating only for E4M3)",
+           "import torch\n"
+           "def encode(x, fmt, saturate=True):\n"
+           "    kind = {'e4m3': torch.float8_e4m3fn, 'e5m2': torch.float8_e5m2}[fmt]\n"
+           "    x = torch.from_numpy(np.array(x, dtype=np.float32))\n"
+           "    return x.to(kind).view(torch.uint8).numpy()\n"),
     # per-tensor
     Mutant("fp8", "quantize_per_tensor", "max of x instead of max of |x|",
            "def quantize_per_tensor(x):\n"
@@ -230,4 +250,60 @@ MUTANTS = [
            "    x = np.asarray(x, dtype=np.float64)\n"
            "    noise = np.sum((x - x_hat) ** 2)\n"
            "    return float('inf') if noise == 0 else float(10 * np.log10(noise / np.sum(x**2)))\n"),
+    # fp8_matmul
+    Mutant("fp8", "fp8_matmul", "one scale per tensor for a and for b",
+           "def fp8_matmul(a, b, *, fmt='e4m3', tile=128, promote_every=128, accumulator_bits=None):\n"
+           "    if tile % promote_every:\n"
+           "        raise ValueError('promote_every must divide tile')\n"
+           "    a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)\n"
+           "    sa = _group_scales(np.max(np.abs(a)), fmt)\n"
+           "    sb = _group_scales(np.max(np.abs(b)), fmt)\n"
+           "    qa = decode(encode(a / sa, fmt), fmt).astype(np.float64)\n"
+           "    qb = decode(encode(b / sb, fmt), fmt).astype(np.float64)\n"
+           "    out = np.zeros((a.shape[0], b.shape[1]), np.float32)\n"
+           "    for part in _chunk_sums(qa, qb, promote_every, accumulator_bits):\n"
+           "        out += (part * float(sa) * float(sb)).astype(np.float32)\n"
+           "    return out\n"),
+    Mutant("fp8", "fp8_matmul", "float32 matmul of the dequantized values (accumulator_bits ignored)",
+           "def fp8_matmul(a, b, *, fmt='e4m3', tile=128, promote_every=128, accumulator_bits=None):\n"
+           "    if tile % promote_every:\n"
+           "        raise ValueError('promote_every must divide tile')\n"
+           "    a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)\n"
+           "    (k, n), qa, qb = b.shape, _quantize_row_tiles(a, fmt, tile), _quantize_square_blocks(b, fmt, tile)\n"
+           "    a_full = qa[0] * np.repeat(qa[1], tile, 1)[:, :k]\n"
+           "    b_full = qb[0] * np.repeat(np.repeat(qb[1], tile, 0), tile, 1)[:k, :n]\n"
+           "    return a_full.astype(np.float32) @ b_full.astype(np.float32)\n"),
+    Mutant("fp8", "fp8_matmul", "promote_every ignored: one limited accumulator over all of K",
+           "def fp8_matmul(a, b, *, fmt='e4m3', tile=128, promote_every=128, accumulator_bits=None):\n"
+           "    if tile % promote_every:\n"
+           "        raise ValueError('promote_every must divide tile')\n"
+           "    a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)\n"
+           "    (k, n), qa, qb = b.shape, _quantize_row_tiles(a, fmt, tile), _quantize_square_blocks(b, fmt, tile)\n"
+           "    a_full = qa[0] * np.repeat(qa[1], tile, 1)[:, :k]\n"
+           "    b_full = qb[0] * np.repeat(np.repeat(qb[1], tile, 0), tile, 1)[:k, :n]\n"
+           "    return _chunk_sums(a_full, b_full, max(k, 1), accumulator_bits)[0].astype(np.float32)\n"),
+    Mutant("fp8", "fp8_matmul", "accumulator rounds to nearest instead of truncating",
+           "def _truncate_in_place(x, significant_bits):\n"
+           "    fraction, exponent = np.frexp(x)\n"
+           "    kept = np.rint(np.ldexp(fraction, significant_bits))\n"
+           "    x[...] = np.ldexp(kept, exponent - significant_bits)\n"),
+    Mutant("fp8", "fp8_matmul", "accumulator_bits read as explicit mantissa bits (one bit too many)",
+           "_solution_truncate_in_place = _truncate_in_place\n"
+           "def _truncate_in_place(x, significant_bits):\n"
+           "    _solution_truncate_in_place(x, significant_bits + 1)\n"),
+    Mutant("fp8", "fp8_matmul", "activation scales per row only, not per 1 × tile slice",
+           "_solution_row_tiles = _quantize_row_tiles\n"
+           "def _quantize_row_tiles(a, fmt, tile):\n"
+           "    values, scales = _solution_row_tiles(a, fmt, max(a.shape[1], 1))\n"
+           "    return values, np.repeat(scales, -(-a.shape[1] // tile), axis=1)\n"),
+    Mutant("fp8", "fp8_matmul", "weight scales per block column only (one scale down all of K)",
+           "def _quantize_square_blocks(b, fmt, block):\n"
+           "    k, n = b.shape\n"
+           "    amax = np.maximum.reduceat(np.abs(b).max(axis=0, keepdims=True), np.arange(0, n, block), axis=1)\n"
+           "    scales = np.repeat(_group_scales(amax, fmt), -(-k // block), axis=0)\n"
+           "    per_element = np.repeat(np.repeat(scales, block, 0), block, 1)[:k, :n]\n"
+           "    return decode(encode(b / per_element, fmt), fmt).astype(np.float64), scales\n"),
+    Mutant("fp8", "fp8_matmul", "E4M3's largest value (448) in the scales of E5M2 too",
+           "def _group_scales(amax, fmt):\n"
+           "    return np.where(amax > 0, amax / np.float32(448), np.float32(1)).astype(np.float32)\n"),
 ]  # fmt: skip
