@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -10,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course.topics import TOPICS
+from grading.isolation import TREE_PARTS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,6 +21,25 @@ ROOT = Path(__file__).resolve().parents[1]
 def graded_topics() -> list[str]:
     """Topics that have a graded test file, in chapter order."""
     return [t for t in TOPICS if (ROOT / "tests" / f"test_{t}.py").is_file()]
+
+
+@functools.cache
+def instructor_tree(*topics: str) -> Path:
+    """A copy of the instructor's tree whose tests/ holds only the tests of ``topics``."""
+    tree = Path(tempfile.mkdtemp(prefix="-".join(topics) + "-only-"))
+    atexit.register(shutil.rmtree, tree, ignore_errors=True)
+    for part in TREE_PARTS:
+        source = ROOT / part
+        if part == "tests":
+            (tree / "tests").mkdir()
+            for topic in topics:
+                name = f"test_{topic}.py"
+                shutil.copyfile(source / name, tree / "tests" / name)
+        elif source.is_dir():
+            shutil.copytree(source, tree / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copyfile(source, tree / part)
+    return tree
 
 
 @dataclass

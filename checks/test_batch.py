@@ -5,7 +5,8 @@ news.py does something bad. Every case checks that the report is complete (every
 has a result and a reason for each lost point) and that the parts the submission did not
 break keep their points. The cases that call the driver directly grade against an
 instructor's tree holding only the ``news`` tests, so that each case exercises one mechanism;
-the cases that run the command grade every topic.
+the cases that run the command grade the ``news`` and ``floats`` tests (the topic they break
+and one they leave alone), and the Gradescope bundle case grades every topic.
 
 Where this machine cannot give workers namespaces of their own (no bwrap, or the kernel
 refuses user namespaces), the cases run with ``unsafe``: the trusted split still decides every
@@ -23,14 +24,13 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from checks.runner import ROOT
+from checks.runner import ROOT, instructor_tree
 from grading import isolation
 from grading.isolation import Grade, Limits
 
@@ -38,24 +38,19 @@ pytestmark = pytest.mark.timeout(300)
 
 SOLUTION = (ROOT / "solutions" / "news.py").read_text(encoding="utf-8")
 STUBS = (ROOT / "exercises" / "news.py").read_text(encoding="utf-8")
-FAST = Limits(test_timeout_s=5, wall_s=90, cpu_s=60)
+FAST = Limits(test_timeout_s=3, wall_s=90, cpu_s=60)
 NEWS_POINTS = 10  # the points of tests/test_news.py
 
 
-@functools.cache
 def news_tree() -> Path:
-    """A copy of the instructor's tree whose tests/ holds only the news tests."""
-    tree = Path(tempfile.mkdtemp(prefix="news-only-"))
-    for part in isolation.TREE_PARTS:
-        source = ROOT / part
-        if part == "tests":
-            (tree / "tests").mkdir()
-            shutil.copyfile(source / "test_news.py", tree / "tests" / "test_news.py")
-        elif source.is_dir():
-            shutil.copytree(source, tree / part, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copyfile(source, tree / part)
-    return tree
+    """The instructor's tree with the news tests only: each driver case tests one mechanism."""
+    return instructor_tree("news")
+
+
+def command_tree() -> Path:
+    """The tree the command cases grade against: news (the topic they break) and floats (one
+    topic they leave alone, which must keep its points)."""
+    return instructor_tree("news", "floats")
 
 
 def grade_folder(folder: Path, name: str, *, limits: Limits = FAST) -> Grade:
@@ -193,7 +188,7 @@ def test_os_exit_on_import_costs_the_topic(tmp_path):
 def test_endless_loop_in_a_function(tmp_path):
     source = solution_with("def active_share(active, total):\n    while True:\n        pass\n")
     grade = grade_folder(submission(tmp_path / "s", source), "s")
-    assert_only_lost(grade, "active_share", "did not finish within the 5 s time limit")
+    assert_only_lost(grade, "active_share", "did not finish within the 3 s time limit")
 
 
 def test_loop_that_swallows_every_exception_is_stopped(tmp_path):
@@ -210,7 +205,7 @@ def test_loop_that_swallows_every_exception_is_stopped(tmp_path):
         "            pass\n"
     )
     grade = grade_folder(submission(tmp_path / "s", source), "s")
-    assert_only_lost(grade, "active_share", "did not finish within the 5 s time limit")
+    assert_only_lost(grade, "active_share", "did not finish within the 3 s time limit")
 
 
 def test_cpu_time_limit(tmp_path):
@@ -506,13 +501,15 @@ def test_hostile_batch_leaves_every_report_intact(tmp_path):
     submission(batch / "c-kills", solution_with(kill))
     submission(batch / "d-good", SOLUTION)
     out = tmp_path / "out"
-    done = autograde(str(batch), "--out", str(out), "--workers", "2", "--unsafe")
+    done = autograde(
+        str(batch), "--out", str(out), "--workers", "2", "--unsafe", "--tree", str(command_tree())
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     if "without OS isolation" in done.stderr:
         pytest.skip(f"needs worker namespaces: {done.stderr.strip().splitlines()[0]}")
     reports = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
     rows = {r.split(",")[0]: r for r in (out / "gradebook.csv").read_text().splitlines()[1:]}
-    full = full_points()
+    full = full_points(command_tree())
     totals = {name: float(row.split(",")[-3]) for name, row in rows.items()}
     assert totals["a-good"] == totals["d-good"] == full
     assert totals["b-rewrites"] == full  # its own work is correct: the rewriting went nowhere
@@ -552,7 +549,10 @@ def test_batch_grades_each_submission_on_its_own(tmp_path):
     (batch / "corrupt.zip").write_bytes(b"not a zip")
     zip_of(batch / "escapes.zip", {"../../evil.py": "print('x')", "news.py": SOLUTION})
     out = tmp_path / "out"
-    done = autograde(str(batch), "--out", str(out), "--workers", "2", "--timeout", "5", "--unsafe")
+    done = autograde(
+        str(batch), "--out", str(out), "--workers", "2", "--timeout", "3", "--unsafe",
+        "--tree", str(command_tree()),
+    )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     assert not (tmp_path / "evil.py").exists() and not (batch.parent.parent / "evil.py").exists()
@@ -561,7 +561,7 @@ def test_batch_grades_each_submission_on_its_own(tmp_path):
     assert header[0] == "submission" and header[-3:] == ["total", "max_score", "notes"]
     assert "news.percent_change" in header
     totals = {row.split(",")[0]: float(row.split(",")[header.index("total")]) for row in rows[1:]}
-    full = full_points()
+    full = full_points(command_tree())
     assert totals == {
         "good": full, "crashes": full - NEWS_POINTS, "loops": full - 2,
         "zipped": NEWS_POINTS,  # the zip holds news.py only
@@ -617,11 +617,11 @@ def test_extra_tests_are_graded_with_their_own_visibility(tmp_path):
     results = tmp_path / "results.json"
     done = autograde(
         "solutions", "--extra-tests", str(extra), "--extra-visibility", "hidden",
-        "--results", str(results), "--unsafe",
+        "--results", str(results), "--unsafe", "--tree", str(command_tree()),
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     data = json.loads(results.read_text())
-    assert data["score"] == data_max(data) and data_max(data) == full_points() + 1
+    assert data["score"] == data_max(data) and data_max(data) == full_points(command_tree()) + 1
     hidden = [t for t in data["tests"] if t["visibility"] == "hidden"]
     assert [t["name"] for t in hidden] == ["news.percent_change_no_change (1/1 tests)"]
     assert "TOTAL" in done.stdout and "(100%)" in done.stdout
@@ -685,10 +685,10 @@ def test_setup_sh_installs_only_what_grading_needs():
     assert "bubblewrap" in SETUP_SH
 
 
-def full_points() -> float:
-    """The maximum score of the public tests: the sum of every graded test file's POINTS."""
+def full_points(tree: Path = ROOT) -> float:
+    """The maximum score of a tree's public tests: the sum of its graded test files' POINTS."""
     total = 0.0
-    for path in sorted((ROOT / "tests").glob("test_*.py")):
+    for path in sorted((tree / "tests").glob("test_*.py")):
         spec = importlib.util.spec_from_file_location(f"_points_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
