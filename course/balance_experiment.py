@@ -15,7 +15,6 @@ same few experts for every token: the starting point of a collapse.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -123,10 +122,14 @@ def overflow_share(load: np.ndarray, capacity_factor: float) -> float:
     return float(np.clip(load - capacity, 0.0, None).sum() / load.sum())
 
 
-def make_layer(config: Config) -> MoELayer:
-    """A freshly initialised reference MoE layer for ``config`` (weights drawn from its seed)."""
+def make_layer(config: Config, layer_class: type[nn.Module] = MoELayer) -> nn.Module:
+    """A freshly initialised MoE layer for ``config``, its weights drawn from ``config.seed``.
+
+    ``layer_class`` is the reference layer by default; the chapter also passes the learner's
+    ``moe.MoELayer``, which creates its weights in the same order and so starts identical.
+    """
     torch.manual_seed(config.seed + 1)
-    return new_layer(MoELayer, config)
+    return new_layer(layer_class, config)
 
 
 def new_layer(layer_class: type[nn.Module], config: Config) -> nn.Module:

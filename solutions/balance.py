@@ -1,10 +1,15 @@
-"""Load balancing for Mixture-of-Experts routers: the losses, the bias update and a metric.
+"""Load balancing for Mixture-of-Experts routers: the losses, the bias update, a metric, training.
 
 Topic module ``balance`` (chapter 6, "Keeping experts busy"). A router sends each of T tokens
-to k of N experts. These functions measure how evenly it does so (the shares fᵢ, the mean
-probabilities Pᵢ, max/mean load), and implement the three balancing rules of the chapter: the
-Switch Transformer's auxiliary loss, DeepSeek-V3's sequence-wise loss, and DeepSeek-V3's
-auxiliary-loss-free bias update. Everything is numpy; arrays are never modified in place.
+to k of N experts. These functions measure how evenly it does so (max/mean load), implement
+the three balancing rules of the chapter (the Switch Transformer's auxiliary loss, DeepSeek-V3's
+sequence-wise loss, DeepSeek-V3's auxiliary-loss-free bias update) and use them to train a
+small MoE layer (``train_moe``).
+
+Inputs and outputs. The losses and the bias update accept numpy arrays or torch tensors and
+return the same kind they were given: numpy in, numpy out (a float for a loss); torch in,
+torch out, with the autograd graph kept, so a loss can be added to a training loss. Arrays are
+never modified in place.
 """
 
 from __future__ import annotations
@@ -16,13 +21,12 @@ from torch import nn
 from course import balance_experiment as lab
 from course.balance_experiment import Config
 
-
 Array = np.ndarray | torch.Tensor
 
 
 def _as_tensor(x: Array) -> torch.Tensor:
-    """A torch view of a numpy array (no copy) or the tensor itself."""
-    return x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+    """A torch view of a numpy array (a copy only if it is not contiguous) or the tensor itself."""
+    return x if isinstance(x, torch.Tensor) else torch.as_tensor(np.ascontiguousarray(x))
 
 
 def _like(template: Array, result: torch.Tensor) -> Array | float:

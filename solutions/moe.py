@@ -22,8 +22,8 @@ Array = np.ndarray | torch.Tensor
 
 
 def _as_tensor(x: Array) -> torch.Tensor:
-    """A torch view of a numpy array (no copy) or the tensor itself."""
-    return x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+    """A torch view of a numpy array (a copy only if it is not contiguous) or the tensor itself."""
+    return x if isinstance(x, torch.Tensor) else torch.as_tensor(np.ascontiguousarray(x))
 
 
 def _like(template: Array, *results: torch.Tensor) -> tuple[Array, ...]:
