@@ -123,24 +123,38 @@ def test_switch_loss_averages_probabilities_over_tokens(balance):
     )
 
 
+@scenario
+def loss_on_torch(balance, name, scores, chosen, **kwargs):
+    """``balance.<name>(scores, chosen)`` on torch tensors, then backward: plain results."""
+    scores = scores.clone().requires_grad_(True)
+    loss = getattr(balance, name)(scores, chosen, **kwargs)
+    in_graph = isinstance(loss, torch.Tensor) and loss.requires_grad
+    if in_graph:
+        loss.backward()
+    return {
+        "in_graph": in_graph,
+        "value": float(loss),
+        "grad": None if scores.grad is None else scores.grad.detach().clone(),
+    }
+
+
 @pytest.mark.exercise("switch_loss")
 def test_switch_loss_keeps_the_torch_graph(balance):
     # torch in, torch out: the gradient of N · Σ fᵢ Pᵢ with respect to probs[t, i] is
     # N · fᵢ / T (Pᵢ is a mean over T tokens; fᵢ counts choices and is a constant).
     # T = 4, N = 4, choices 0, 0, 0, 1 (top-1): f = (0.75, 0.25, 0, 0), so each row of the
     # gradient is 4 × f / 4 = (0.75, 0.25, 0, 0).
-    probs = torch.full((4, 4), 0.25, dtype=torch.float64, requires_grad=True)
-    loss = balance.switch_loss(probs, torch.tensor([[0], [0], [0], [1]]))
+    probs = torch.full((4, 4), 0.25, dtype=torch.float64)
+    got = loss_on_torch(balance, "switch_loss", probs, torch.tensor([[0], [0], [0], [1]]))
     check.equal(
-        isinstance(loss, torch.Tensor) and loss.requires_grad,
+        got["in_graph"],
         True,
         what="switch_loss(torch probs that require grad) is a tensor in the autograd graph",
         hint="torch in, torch out: compute with torch operations, do not convert to numpy",
     )
-    loss.backward()
-    check.close(float(loss), 1.0, rel=1e-12, what="the loss value (uniform probs)")
+    check.close(got["value"], 1.0, rel=1e-12, what="the loss value (uniform probs)")
     check.arrays_close(
-        probs.grad.numpy(),
+        got["grad"].numpy(),
         np.tile([0.75, 0.25, 0.0, 0.0], (4, 1)),
         rtol=1e-12,
         what="d switch_loss / d probs",
@@ -221,15 +235,29 @@ def test_sequence_balance_loss_ignores_the_scale_of_the_scores(balance):
 @pytest.mark.exercise("sequence_balance_loss")
 def test_sequence_balance_loss_keeps_the_torch_graph(balance):
     # The hand-worked case above in torch: the loss is 0.011, and a tensor in the graph.
-    scores = torch.tensor([[0.8, 0.4, 0.4, 0.4], [0.1, 0.1, 0.1, 0.5]], requires_grad=True)
-    loss = balance.sequence_balance_loss(scores, torch.tensor([[0, 1], [3, 0]]), alpha=0.01)
+    # Its gradient with respect to s[t, i] is α/T · (fᵢ − Σⱼ fⱼ s'ₜⱼ) / Σⱼ sₜⱼ. Token 0: row sum
+    # 2.0, Σ f s' = 2 × 0.4 + 0.2 + 0 + 0.2 = 1.2, so α/2 × (f − 1.2)/2 = 0.0025 × (0.8, −0.2,
+    # −1.2, −0.2). Token 1: row sum 0.8, Σ f s' = 0.25 + 0.125 + 0 + 0.625 = 1.0, so
+    # 0.005/0.8 × (1, 0, −1, 0).
+    scores = torch.tensor([[0.8, 0.4, 0.4, 0.4], [0.1, 0.1, 0.1, 0.5]], dtype=torch.float64)
+    got = loss_on_torch(
+        balance, "sequence_balance_loss", scores, torch.tensor([[0, 1], [3, 0]]), alpha=0.01
+    )
     check.equal(
-        isinstance(loss, torch.Tensor) and loss.requires_grad,
+        got["in_graph"],
         True,
         what="sequence_balance_loss(torch scores that require grad) is a tensor in the graph",
         hint="torch in, torch out",
     )
-    check.close(float(loss), 0.011, rel=1e-6, what="sequence_balance_loss(torch, alpha=0.01)")
+    check.close(got["value"], 0.011, rel=1e-12, what="sequence_balance_loss(torch, alpha=0.01)")
+    check.arrays_close(
+        got["grad"].numpy(),
+        np.array([[0.002, -0.0005, -0.003, -0.0005], [0.00625, 0.0, -0.00625, 0.0]]),
+        rtol=1e-9,
+        atol=1e-15,
+        what="d sequence_balance_loss / d scores",
+        hint="normalise each token's scores by their sum inside the graph",
+    )
 
 
 # --- bias_update ---------------------------------------------------------------------------
