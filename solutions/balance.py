@@ -102,11 +102,10 @@ def bias_update(bias: Array, load: Array, gamma: float) -> Array:
         in, numpy out; torch in, torch out (with ``bias``'s dtype).
     """
     b = _as_tensor(bias)
+    b = b if b.is_floating_point() else b.double()
     load_t = _as_tensor(load).to(torch.float64)
-    new = b + (gamma * torch.sign(load_t.mean() - load_t)).to(
-        b.dtype if b.is_floating_point() else torch.float64
-    )
-    return _like(bias, new)
+    step = gamma * torch.sign(load_t.mean() - load_t)
+    return _like(bias, b + step.to(b.dtype))
 
 
 def max_load_ratio(load: Array) -> float:
