@@ -133,7 +133,7 @@ def loss_on_torch(balance, name, scores, chosen, **kwargs):
         loss.backward()
     return {
         "in_graph": in_graph,
-        "value": float(loss),
+        "value": float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss),
         "grad": None if scores.grad is None else scores.grad.detach().clone(),
     }
 
