@@ -125,6 +125,13 @@ class MoELayer(nn.Module):
     from ``deepseek_v3_route(x, gate_weight, gate_bias, ...)``. The shared experts are stored
     as one ``Expert`` whose hidden width is ``n_shared * d_expert`` (the same function as
     ``n_shared`` separate experts added together).
+
+    Training. Gradients reach ``gate_weight`` through the gate weights ``g`` (and the experts
+    through their outputs); ``gate_bias`` is a buffer that only steers selection, so it never
+    gets a gradient. After each forward pass the layer keeps the routing of that call, for
+    load balancing (``balance.train_moe`` reads it): ``last_indices`` (``[T, top_k]`` int64,
+    the chosen experts of the T tokens) and ``last_scores`` (``[T, n_routed]``, the sigmoid
+    affinities ``sigmoid(x @ gate_weight.T)``, unbiased and attached to the autograd graph).
     """
 
     gate_weight: nn.Parameter
@@ -159,13 +166,15 @@ class MoELayer(nn.Module):
             N(0, 1/d_model); ``gate_bias``: buffer ``[n_routed]`` of zeros (set by load
             balancing, not by gradients); ``experts``: ``nn.ModuleList`` of ``n_routed``
             ``Expert(d_model, d_expert)``; ``shared``: ``Expert(d_model, n_shared * d_expert)``,
-            or None when ``n_shared == 0``.
+            or None when ``n_shared == 0``; ``last_indices`` and ``last_scores``: None until
+            the first forward pass.
         """
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the layer to token vectors ``x`` of shape ``[..., d_model]`` (same shape out).
 
-        Only the chosen experts run, each once on the batch of tokens routed to it.
+        Only the chosen experts run, each once on the batch of tokens routed to it (an expert
+        that receives no token does not run). Sets ``last_indices`` and ``last_scores``.
         """
         raise NotImplementedError

@@ -1,64 +1,66 @@
-"""Load balancing for Mixture-of-Experts routers: the losses, the bias update and a metric.
+"""Load balancing for Mixture-of-Experts routers: the losses, the bias update, a metric, training.
 
 Topic module ``balance`` (chapter 6, "Keeping experts busy"). A router sends each of T tokens
-to k of N experts. These functions measure how evenly it does so (the shares fᵢ, the mean
-probabilities Pᵢ, max/mean load), and implement the three balancing rules of the chapter: the
-Switch Transformer's auxiliary loss, DeepSeek-V3's sequence-wise loss, and DeepSeek-V3's
-auxiliary-loss-free bias update. Everything is numpy; arrays are never modified in place.
+to k of N experts. These functions measure how evenly it does so (max/mean load), implement
+the three balancing rules of the chapter (the Switch Transformer's auxiliary loss, DeepSeek-V3's
+sequence-wise loss, DeepSeek-V3's auxiliary-loss-free bias update) and use them to train a
+small MoE layer (``train_moe``).
+
+Inputs and outputs. The losses and the bias update accept numpy arrays or torch tensors and
+return the same kind they were given: numpy in, numpy out (a float for a loss); torch in,
+torch out, with the autograd graph kept, so a loss can be added to a training loss. Arrays are
+never modified in place.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
+from torch import nn
+
+from course import balance_experiment as lab
+from course.balance_experiment import Config
+
+Array = np.ndarray | torch.Tensor
 
 
-def expert_fractions(chosen: np.ndarray, n_experts: int) -> np.ndarray:
-    """The share fᵢ of all routing choices that went to each expert.
-
-    Args:
-        chosen: int array ``[T, k]``: row t holds the k distinct experts chosen for token t
-            (k = 1 for a top-1 router).
-        n_experts: the number of experts N (experts that got no token count as 0).
-
-    Returns:
-        float64 array ``[N]``: fᵢ = (number of rows that contain i) / (T · k). The shares sum
-        to 1; a perfectly balanced router gives 1/N each.
-    """
-    counts = np.bincount(np.asarray(chosen).ravel(), minlength=n_experts)
-    return counts / np.asarray(chosen).size
+def _as_tensor(x: Array) -> torch.Tensor:
+    """A torch view of a numpy array (a copy only if it is not contiguous) or the tensor itself."""
+    return x if isinstance(x, torch.Tensor) else torch.as_tensor(np.ascontiguousarray(x))
 
 
-def mean_probabilities(probs: np.ndarray) -> np.ndarray:
-    """The router probability Pᵢ of each expert, averaged over the tokens.
-
-    Args:
-        probs: float array ``[T, N]``: row t is token t's probability over the N experts
-            (each row sums to 1).
-
-    Returns:
-        float64 array ``[N]``: Pᵢ = (1/T) Σₜ probs[t, i]. Sums to 1.
-    """
-    return np.asarray(probs, dtype=np.float64).mean(axis=0)
+def _like(template: Array, result: torch.Tensor) -> Array | float:
+    """``result`` as it is for torch input; for numpy input, a float (a scalar) or an array."""
+    if isinstance(template, torch.Tensor):
+        return result
+    result = result.detach().cpu().numpy()
+    return float(result) if result.ndim == 0 else result
 
 
-def switch_loss(probs: np.ndarray, chosen: np.ndarray) -> float:
+def switch_loss(probs: Array, chosen: Array) -> Array | float:
     """The Switch Transformer load-balancing loss N · Σᵢ fᵢ · Pᵢ (without its coefficient).
 
+    fᵢ is the share of all T · k routing choices that went to expert i (experts nobody chose
+    count 0); Pᵢ is the router probability of expert i averaged over the T tokens.
+
     Args:
-        probs: float array ``[T, N]``, router probabilities (rows sum to 1).
-        chosen: int array ``[T, k]``, the experts each token was sent to.
+        probs: float ``[T, N]``, router probabilities (rows sum to 1).
+        chosen: int ``[T, k]``, the k distinct experts each token was sent to (k = 1 for a
+            top-1 router).
 
     Returns:
-        The loss, a float: 1.0 for a perfectly balanced router (fᵢ = Pᵢ = 1/N), for any k,
-        because fᵢ is the share of the T · k choices; N when one expert takes every token
-        with probability 1 (top-1).
+        The loss: 1.0 for a perfectly balanced router (fᵢ = Pᵢ = 1/N), for any k, because fᵢ
+        is the share of the T · k choices; N when one expert takes every token with
+        probability 1 (top-1). Numpy in, a float out; torch in, a 0-d tensor out that keeps
+        the autograd graph of ``probs`` (fᵢ counts choices and carries no gradient).
     """
-    n_experts = np.shape(probs)[1]
-    shares = expert_fractions(chosen, n_experts)
-    return float(n_experts * np.sum(shares * mean_probabilities(probs)))
+    p, c = _as_tensor(probs), _as_tensor(chosen)
+    n_experts = p.shape[1]
+    shares = torch.bincount(c.reshape(-1), minlength=n_experts).to(p.dtype) / c.numel()
+    return _like(probs, n_experts * (shares * p.mean(dim=0)).sum())
 
 
-def sequence_balance_loss(scores: np.ndarray, chosen: np.ndarray, alpha: float = 1e-4) -> float:
+def sequence_balance_loss(scores: Array, chosen: Array, alpha: float = 1e-4) -> Array | float:
     """DeepSeek-V3's complementary sequence-wise balance loss for one sequence.
 
     With N routed experts, K chosen per token and T tokens in the sequence (V3 report §2.1.2):
@@ -66,49 +68,134 @@ def sequence_balance_loss(scores: np.ndarray, chosen: np.ndarray, alpha: float =
     Pᵢ = (1/T) Σₜ s'ₜᵢ, and the loss is α · Σᵢ fᵢ · Pᵢ.
 
     Args:
-        scores: float array ``[T, N]`` of positive affinities sₜᵢ (sigmoid outputs, rows do
-            not sum to 1).
-        chosen: int array ``[T, K]``, the experts each token was sent to.
+        scores: float ``[T, N]`` of positive affinities sₜᵢ (sigmoid outputs, rows do not sum
+            to 1).
+        chosen: int ``[T, K]``, the experts each token was sent to.
         alpha: the balance factor α (DeepSeek-V3 uses 0.0001).
 
     Returns:
-        The loss, a float: α for a perfectly balanced sequence (fᵢ = 1, Pᵢ = 1/N), up to
-        α · N / K when K experts take every token and all the affinity.
+        The loss: α for a perfectly balanced sequence (fᵢ = 1, Pᵢ = 1/N), up to α · N / K when
+        K experts take every token and all the affinity. Numpy in, a float out; torch in, a
+        0-d tensor out that keeps the autograd graph of ``scores``.
     """
-    scores = np.asarray(scores, dtype=np.float64)
-    n_tokens, n_experts = scores.shape
-    k = np.shape(chosen)[1]
-    counts = np.bincount(np.asarray(chosen).ravel(), minlength=n_experts)
-    f = n_experts / (k * n_tokens) * counts
-    p = (scores / scores.sum(axis=1, keepdims=True)).mean(axis=0)
-    return float(alpha * np.sum(f * p))
+    s, c = _as_tensor(scores), _as_tensor(chosen)
+    if not s.is_floating_point():
+        s = s.double()
+    n_tokens, n_experts = s.shape
+    counts = torch.bincount(c.reshape(-1), minlength=n_experts).to(s.dtype)
+    f = n_experts / (c.shape[1] * n_tokens) * counts
+    p = (s / s.sum(dim=1, keepdim=True)).mean(dim=0)
+    return _like(scores, alpha * (f * p).sum())
 
 
-def bias_update(bias: np.ndarray, load: np.ndarray, gamma: float) -> np.ndarray:
+def bias_update(bias: Array, load: Array, gamma: float) -> Array:
     """One step of DeepSeek-V3's auxiliary-loss-free balancing: bᵢ + γ · sign(mean load − loadᵢ).
 
     Args:
-        bias: float array ``[N]``, the routing bias added to affinities for selection only.
-        load: array ``[N]``, tokens each expert received in the last step (counts or shares).
+        bias: float ``[N]``, the routing bias added to affinities for selection only.
+        load: ``[N]``, tokens each expert received in the last step (counts or shares).
         gamma: the bias update speed γ (DeepSeek-V3 uses 0.001).
 
     Returns:
         A new float array ``[N]`` (``bias`` is not modified): under-loaded experts gain γ,
-        over-loaded ones lose γ, an expert with exactly the mean load keeps its bias.
+        over-loaded ones lose γ, an expert with exactly the mean load keeps its bias. Numpy
+        in, numpy out; torch in, torch out (with ``bias``'s dtype).
     """
-    load = np.asarray(load, dtype=np.float64)
-    return np.asarray(bias) + gamma * np.sign(load.mean() - load)
+    b = _as_tensor(bias)
+    b = b if b.is_floating_point() else b.double()
+    load_t = _as_tensor(load).to(torch.float64)
+    step = gamma * torch.sign(load_t.mean() - load_t)
+    return _like(bias, b + step.to(b.dtype))
 
 
-def max_load_ratio(load: np.ndarray) -> float:
+def max_load_ratio(load: Array) -> float:
     """The balance metric max load / mean load.
 
     Args:
-        load: array ``[N]`` of tokens per expert (at least one positive).
+        load: ``[N]`` tokens per expert (at least one positive), numpy or torch.
 
     Returns:
         A float ≥ 1: 1.0 when every expert has the same load, N when one expert has it all.
         With one expert per device, it is how much longer a step takes than a balanced one.
     """
-    load = np.asarray(load, dtype=np.float64)
-    return float(load.max() / load.mean())
+    load_t = _as_tensor(load).detach().to(torch.float64)
+    return float(load_t.max() / load_t.mean())
+
+
+def train_moe(
+    method: str, config: Config | None = None, layer: nn.Module | None = None
+) -> dict[str, np.ndarray | float]:
+    """Train one MoE layer on the chapter's task, balancing its load with ``method``.
+
+    The loop, for ``config.steps`` steps: draw a batch of ``config.tokens_per_step`` tokens
+    from the task (``course.balance_experiment.make_task(config).sample(T, generator)``, one
+    ``torch.Generator`` seeded with ``config.seed + 2`` for all batches), run the layer, take
+    the task loss (the mean squared error of its output against the targets), add the
+    balancing term of ``method``, take one Adam step (learning rate ``config.learning_rate``)
+    on the layer's parameters, then count each expert's tokens in the batch.
+
+    - ``"none"``: the task loss alone.
+    - ``"aux_loss"``: the task loss plus ``config.aux_coef × switch_loss(P, chosen)``, with
+      P the layer's scores normalised per token (each row divided by its sum); the gradient
+      flows into the router through P.
+    - ``"bias"``: the task loss alone; after each step the layer's ``gate_bias`` becomes
+      ``bias_update(gate_bias, load, config.bias_step)`` (it moves selection only).
+
+    Args:
+        method: ``"none"``, ``"aux_loss"`` or ``"bias"``.
+        config: sizes and knobs (``course.balance_experiment.Config``; default ``Config()``).
+        layer: the layer to train, in place; it follows ``moe.MoELayer``'s contract: after a
+            forward pass, ``last_indices [T, k]`` and ``last_scores [T, N]`` (sigmoid
+            affinities, in the autograd graph) hold its routing, and ``gate_bias [N]`` is the
+            selection bias. Default: ``course.balance_experiment.make_layer(config)``, the
+            reference layer, initialised from ``config.seed``.
+
+    Returns:
+        A dict: ``"load_ratio"`` (``[steps]``, max/mean load of each training batch),
+        ``"task_loss"`` (``[steps]``, each batch's task loss before its update),
+        ``"eval_load"`` (``[N]``, tokens per expert on the fixed evaluation batch
+        ``course.balance_experiment.eval_batch(config)`` after training),
+        ``"eval_task_loss"`` (float, the task loss there) and ``"final_bias"`` (``[N]``,
+        the layer's ``gate_bias`` at the end); numpy float64 arrays. The same config and the
+        same initial layer give the same numbers: the run uses one torch thread and
+        deterministic kernels (``course.balance_experiment.deterministic_cpu()``).
+
+    Raises:
+        ValueError: for an unknown ``method``.
+    """
+    if method not in lab.METHODS:
+        raise ValueError(f"method must be one of {lab.METHODS}, not {method!r}")
+    config = config or lab.Config()
+    with lab.deterministic_cpu():
+        layer = layer if layer is not None else lab.make_layer(config)
+        task = lab.make_task(config)
+        batches = torch.Generator().manual_seed(config.seed + 2)
+        optimiser = torch.optim.Adam(layer.parameters(), lr=config.learning_rate)
+        ratios, losses = np.empty(config.steps), np.empty(config.steps)
+        for step in range(config.steps):
+            x, y, _ = task.sample(config.tokens_per_step, batches)
+            task_loss = torch.mean((layer(x) - y) ** 2)
+            chosen, scores = layer.last_indices, layer.last_scores
+            loss = task_loss
+            if method == "aux_loss":
+                probs = scores / scores.sum(dim=1, keepdim=True)
+                loss = loss + config.aux_coef * switch_loss(probs, chosen)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            load = torch.bincount(chosen.flatten(), minlength=config.n_experts)
+            if method == "bias":
+                with torch.no_grad():
+                    layer.gate_bias.copy_(bias_update(layer.gate_bias, load, config.bias_step))
+            ratios[step], losses[step] = max_load_ratio(load), task_loss.item()
+        x, y = lab.eval_batch(config)[:2]
+        with torch.no_grad():
+            eval_loss = torch.mean((layer(x) - y) ** 2).item()
+            eval_load = torch.bincount(layer.last_indices.flatten(), minlength=config.n_experts)
+    return {
+        "load_ratio": ratios,
+        "task_loss": losses,
+        "eval_load": eval_load.numpy().astype(np.float64),
+        "eval_task_loss": eval_loss,
+        "final_bias": layer.gate_bias.detach().numpy().astype(np.float64),
+    }

@@ -22,8 +22,8 @@ Array = np.ndarray | torch.Tensor
 
 
 def _as_tensor(x: Array) -> torch.Tensor:
-    """A torch view of a numpy array (no copy) or the tensor itself."""
-    return x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+    """A torch view of a numpy array (a copy only if it is not contiguous) or the tensor itself."""
+    return x if isinstance(x, torch.Tensor) else torch.as_tensor(np.ascontiguousarray(x))
 
 
 def _like(template: Array, *results: torch.Tensor) -> tuple[Array, ...]:
@@ -181,6 +181,13 @@ class MoELayer(nn.Module):
     from ``deepseek_v3_route(x, gate_weight, gate_bias, ...)``. The shared experts are stored
     as one ``Expert`` whose hidden width is ``n_shared * d_expert`` (the same function as
     ``n_shared`` separate experts added together).
+
+    Training. Gradients reach ``gate_weight`` through the gate weights ``g`` (and the experts
+    through their outputs); ``gate_bias`` is a buffer that only steers selection, so it never
+    gets a gradient. After each forward pass the layer keeps the routing of that call, for
+    load balancing (``balance.train_moe`` reads it): ``last_indices`` (``[T, top_k]`` int64,
+    the chosen experts of the T tokens) and ``last_scores`` (``[T, n_routed]``, the sigmoid
+    affinities ``sigmoid(x @ gate_weight.T)``, unbiased and attached to the autograd graph).
     """
 
     gate_weight: nn.Parameter
@@ -215,7 +222,8 @@ class MoELayer(nn.Module):
             N(0, 1/d_model); ``gate_bias``: buffer ``[n_routed]`` of zeros (set by load
             balancing, not by gradients); ``experts``: ``nn.ModuleList`` of ``n_routed``
             ``Expert(d_model, d_expert)``; ``shared``: ``Expert(d_model, n_shared * d_expert)``,
-            or None when ``n_shared == 0``.
+            or None when ``n_shared == 0``; ``last_indices`` and ``last_scores``: None until
+            the first forward pass.
         """
         super().__init__()
         self.n_group, self.topk_group, self.top_k = n_group, topk_group, top_k
@@ -224,11 +232,14 @@ class MoELayer(nn.Module):
         self.register_buffer("gate_bias", torch.zeros(n_routed))
         self.experts = nn.ModuleList(Expert(d_model, d_expert) for _ in range(n_routed))
         self.shared = Expert(d_model, n_shared * d_expert) if n_shared else None
+        self.last_indices: torch.Tensor | None = None
+        self.last_scores: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the layer to token vectors ``x`` of shape ``[..., d_model]`` (same shape out).
 
-        Only the chosen experts run, each once on the batch of tokens routed to it.
+        Only the chosen experts run, each once on the batch of tokens routed to it (an expert
+        that receives no token does not run). Sets ``last_indices`` and ``last_scores``.
         """
         tokens = x.reshape(-1, x.shape[-1])  # [T, d]
         indices, weights = deepseek_v3_route(
@@ -240,6 +251,8 @@ class MoELayer(nn.Module):
             top_k=self.top_k,
             routed_scaling_factor=self.routed_scaling_factor,
         )
+        self.last_indices = indices
+        self.last_scores = torch.sigmoid(tokens @ self.gate_weight.T)
         out = self.shared(tokens) if self.shared is not None else torch.zeros_like(tokens)
         for e, expert in enumerate(self.experts):
             token_ids, slot = (indices == e).nonzero(as_tuple=True)

@@ -4,101 +4,28 @@ Expected values are worked by hand in the comments, counted by brute force with 
 or checked as properties (balanced and collapsed routers); none is computed by the solution.
 """
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
+import torch
 
-from grading import check, topic_fixture
+from course import balance_experiment as lab
+from course.moe_layer import MoELayer as ReferenceLayer
+from grading import check, scenario, topic_fixture
 
 TOPIC = "balance"
 POINTS = {
-    "expert_fractions": 2,
-    "mean_probabilities": 1,
-    "switch_loss": 2,
+    "switch_loss": 4,
     "sequence_balance_loss": 3,
     "bias_update": 3,
     "max_load_ratio": 1,
+    "train_moe": 5,
 }
 balance = topic_fixture(TOPIC)
 
 # Four tokens, top-2 over four experts, each expert chosen exactly twice: a balanced router.
 BALANCED_TOP2 = np.array([[0, 1], [2, 3], [0, 2], [1, 3]])
-
-
-# --- expert_fractions ----------------------------------------------------------------------
-
-
-@pytest.mark.exercise("expert_fractions")
-def test_expert_fractions_hand_worked(balance):
-    # Three tokens, top-2, four experts. Expert 0 is in all 3 rows, expert 1 in 2, expert 2 in
-    # 1, expert 3 in none: counts 3, 2, 1, 0 out of T·k = 6 choices.
-    chosen = np.array([[0, 1], [0, 2], [1, 0]])
-    check.arrays_close(
-        balance.expert_fractions(chosen, 4),
-        np.array([3 / 6, 2 / 6, 1 / 6, 0.0]),
-        rtol=1e-12,
-        what="expert_fractions([[0, 1], [0, 2], [1, 0]], 4)",
-        hint="count each expert's choices and divide by T·k = 6, not by T = 3; "
-        "keep a 0 for an expert nobody chose",
-    )
-
-
-@pytest.mark.exercise("expert_fractions")
-def test_expert_fractions_counts_idle_experts(balance):
-    # Only expert 1 of 5 is ever chosen (top-1): shares 0, 1, 0, 0, 0, length N = 5.
-    check.arrays_close(
-        balance.expert_fractions(np.array([[1], [1], [1]]), 5),
-        np.array([0.0, 1.0, 0.0, 0.0, 0.0]),
-        rtol=1e-12,
-        what="expert_fractions([[1], [1], [1]], 5)",
-        hint="return one share per expert, N of them, including the idle ones",
-    )
-
-
-@pytest.mark.exercise("expert_fractions")
-def test_expert_fractions_match_a_loop_and_sum_to_one(balance):
-    rng = np.random.default_rng(6)
-    n_tokens, k, n_experts = 50, 3, 7
-    chosen = np.array([rng.choice(n_experts, size=k, replace=False) for _ in range(n_tokens)])
-    expected = np.zeros(n_experts)
-    for row in chosen:  # brute force: one token at a time, one choice at a time
-        for expert in row:
-            expected[expert] += 1 / (n_tokens * k)
-    got = balance.expert_fractions(chosen, n_experts)
-    check.arrays_close(
-        got,
-        expected,
-        rtol=1e-12,
-        what="expert_fractions(50 random top-3 rows, 7)",
-        hint="fᵢ = choices of expert i / (T · k)",
-    )
-    check.close(float(np.sum(got)), 1.0, what="sum of expert_fractions(...)", rel=1e-12)
-
-
-# --- mean_probabilities --------------------------------------------------------------------
-
-
-@pytest.mark.exercise("mean_probabilities")
-def test_mean_probabilities_hand_worked(balance):
-    # Column means: (0.5 + 0.1) / 2 = 0.3, (0.5 + 0.2) / 2 = 0.35, (0.0 + 0.7) / 2 = 0.35.
-    probs = np.array([[0.5, 0.5, 0.0], [0.1, 0.2, 0.7]])
-    check.arrays_close(
-        balance.mean_probabilities(probs),
-        np.array([0.3, 0.35, 0.35]),
-        rtol=1e-12,
-        what="mean_probabilities([[0.5, 0.5, 0.0], [0.1, 0.2, 0.7]])",
-        hint="average over the tokens (axis 0), one value per expert; not a sum",
-    )
-
-
-@pytest.mark.exercise("mean_probabilities")
-def test_mean_probabilities_of_a_softmax_sum_to_one(balance):
-    rng = np.random.default_rng(7)
-    logits = rng.normal(size=(40, 6))
-    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    got = balance.mean_probabilities(probs)
-    expected = np.array([sum(row[i] for row in probs) / 40 for i in range(6)])  # a plain loop
-    check.arrays_close(got, expected, rtol=1e-12, what="mean_probabilities(40×6 softmax)")
-    check.close(float(np.sum(got)), 1.0, what="sum of mean_probabilities(...)", rel=1e-12)
 
 
 # --- switch_loss ---------------------------------------------------------------------------
@@ -156,6 +83,82 @@ def test_switch_loss_hand_worked(balance):
         rel=1e-12,
         what="switch_loss(4 tokens, N = 2, choices 0, 0, 0, 1)",
         hint="fᵢ comes from the choices, Pᵢ from the probabilities: both are needed",
+    )
+
+
+@pytest.mark.exercise("switch_loss")
+def test_switch_loss_counts_every_choice_and_idle_experts(balance):
+    # T = 3 tokens, top-2, N = 4 experts; expert 0 in all 3 rows, 1 in 2, 2 in 1, 3 in none:
+    # f = (3, 2, 1, 0) / 6 (a share of T·k = 6 choices, the idle expert counted as 0).
+    # Probabilities (columns): P = column means of the rows below = (0.4, 0.3, 0.2, 0.1).
+    # 4 × (3/6 × 0.4 + 2/6 × 0.3 + 1/6 × 0.2 + 0) = 4 × (1.2 + 0.6 + 0.2) / 6 = 4/3.
+    # (First choices only: f = (2, 1, 0, 0)/3 → 4 × (0.8 + 0.3)/3 = 1.4667; shares of T:
+    # twice that; means over experts instead of tokens: a shape error or 1.0.)
+    chosen = np.array([[0, 1], [0, 2], [1, 0]])
+    probs = np.array([[0.4, 0.3, 0.2, 0.1], [0.5, 0.2, 0.2, 0.1], [0.3, 0.4, 0.2, 0.1]])
+    check.close(
+        balance.switch_loss(probs, chosen),
+        4 / 3,
+        rel=1e-12,
+        what="switch_loss(3 tokens, N = 4, top-2 choices [[0, 1], [0, 2], [1, 0]])",
+        hint="fᵢ = choices of expert i / (T·k), every column of chosen counted; Pᵢ = the mean "
+        "of column i of probs over the tokens",
+    )
+
+
+@pytest.mark.exercise("switch_loss")
+def test_switch_loss_averages_probabilities_over_tokens(balance):
+    # Brute force on a random case: T = 40, N = 6, top-2, in plain Python loops.
+    rng = np.random.default_rng(7)
+    logits = rng.normal(size=(40, 6))
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    chosen = np.argsort(-probs, axis=1)[:, :2]
+    f = [sum(int(i in row) for row in chosen) / 80 for i in range(6)]
+    p = [sum(row[i] for row in probs) / 40 for i in range(6)]
+    expected = 6 * sum(fi * pi for fi, pi in zip(f, p, strict=True))
+    got = balance.switch_loss(probs, chosen)
+    check.close(got, expected, rel=1e-12, what="switch_loss(40 × 6 softmax, top-2)")
+    check.equal(
+        type(got), float, what="type of switch_loss(numpy arrays)", hint="numpy in, float out"
+    )
+
+
+@scenario
+def loss_on_torch(balance, name, scores, chosen, **kwargs):
+    """``balance.<name>(scores, chosen)`` on torch tensors, then backward: plain results."""
+    scores = scores.clone().requires_grad_(True)
+    loss = getattr(balance, name)(scores, chosen, **kwargs)
+    in_graph = isinstance(loss, torch.Tensor) and loss.requires_grad
+    if in_graph:
+        loss.backward()
+    return {
+        "in_graph": in_graph,
+        "value": float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss),
+        "grad": None if scores.grad is None else scores.grad.detach().clone(),
+    }
+
+
+@pytest.mark.exercise("switch_loss")
+def test_switch_loss_keeps_the_torch_graph(balance):
+    # torch in, torch out: the gradient of N · Σ fᵢ Pᵢ with respect to probs[t, i] is
+    # N · fᵢ / T (Pᵢ is a mean over T tokens; fᵢ counts choices and is a constant).
+    # T = 4, N = 4, choices 0, 0, 0, 1 (top-1): f = (0.75, 0.25, 0, 0), so each row of the
+    # gradient is 4 × f / 4 = (0.75, 0.25, 0, 0).
+    probs = torch.full((4, 4), 0.25, dtype=torch.float64)
+    got = loss_on_torch(balance, "switch_loss", probs, torch.tensor([[0], [0], [0], [1]]))
+    check.equal(
+        got["in_graph"],
+        True,
+        what="switch_loss(torch probs that require grad) is a tensor in the autograd graph",
+        hint="torch in, torch out: compute with torch operations, do not convert to numpy",
+    )
+    check.close(got["value"], 1.0, rel=1e-12, what="the loss value (uniform probs)")
+    check.arrays_close(
+        got["grad"].numpy(),
+        np.tile([0.75, 0.25, 0.0, 0.0], (4, 1)),
+        rtol=1e-12,
+        what="d switch_loss / d probs",
+        hint="the gradient flows through Pᵢ only, N · fᵢ / T for every token",
     )
 
 
@@ -227,6 +230,34 @@ def test_sequence_balance_loss_ignores_the_scale_of_the_scores(balance):
             what=f"sequence_balance_loss({factor} × sigmoid scores, 12 tokens, N = 6, K = 2)",
             hint="normalise each token's scores by their sum before averaging over tokens",
         )
+
+
+@pytest.mark.exercise("sequence_balance_loss")
+def test_sequence_balance_loss_keeps_the_torch_graph(balance):
+    # The hand-worked case above in torch: the loss is 0.011, and a tensor in the graph.
+    # Its gradient with respect to s[t, i] is α/T · (fᵢ − Σⱼ fⱼ s'ₜⱼ) / Σⱼ sₜⱼ. Token 0: row sum
+    # 2.0, Σ f s' = 2 × 0.4 + 0.2 + 0 + 0.2 = 1.2, so α/2 × (f − 1.2)/2 = 0.0025 × (0.8, −0.2,
+    # −1.2, −0.2). Token 1: row sum 0.8, Σ f s' = 0.25 + 0.125 + 0 + 0.625 = 1.0, so
+    # 0.005/0.8 × (1, 0, −1, 0).
+    scores = torch.tensor([[0.8, 0.4, 0.4, 0.4], [0.1, 0.1, 0.1, 0.5]], dtype=torch.float64)
+    got = loss_on_torch(
+        balance, "sequence_balance_loss", scores, torch.tensor([[0, 1], [3, 0]]), alpha=0.01
+    )
+    check.equal(
+        got["in_graph"],
+        True,
+        what="sequence_balance_loss(torch scores that require grad) is a tensor in the graph",
+        hint="torch in, torch out",
+    )
+    check.close(got["value"], 0.011, rel=1e-12, what="sequence_balance_loss(torch, alpha=0.01)")
+    check.arrays_close(
+        got["grad"].numpy(),
+        np.array([[0.002, -0.0005, -0.003, -0.0005], [0.00625, 0.0, -0.00625, 0.0]]),
+        rtol=1e-9,
+        atol=1e-15,
+        what="d sequence_balance_loss / d scores",
+        hint="normalise each token's scores by their sum inside the graph",
+    )
 
 
 # --- bias_update ---------------------------------------------------------------------------
@@ -307,6 +338,25 @@ def test_bias_update_balances_a_skewed_router(balance):
     )
 
 
+@pytest.mark.exercise("bias_update")
+def test_bias_update_accepts_torch(balance):
+    # torch in, torch out, as in training: the hand-worked case of the first test.
+    new = balance.bias_update(
+        torch.tensor([0.5, -0.25, 0.0, 1.0]), torch.tensor([10, 30, 20, 20]), 0.125
+    )
+    check.equal(
+        isinstance(new, torch.Tensor),
+        True,
+        what="bias_update(torch tensors) type",
+        hint="torch in, torch out",
+    )
+    check.arrays_equal(
+        new.numpy().astype(np.float64),
+        np.array([0.625, -0.375, 0.0, 1.0]),
+        what="bias_update(torch [0.5, -0.25, 0, 1], load=torch [10, 30, 20, 20], gamma=0.125)",
+    )
+
+
 # --- max_load_ratio ------------------------------------------------------------------------
 
 
@@ -338,3 +388,152 @@ def test_max_load_ratio_balanced_and_collapsed(balance):
         what="max_load_ratio(one expert of 8 takes all 64 tokens)",
         hint="a collapsed router gives N",
     )
+
+
+# --- train_moe -----------------------------------------------------------------------------
+
+# A small version of the chapter's run (150 steps of 256 tokens). With the reference solution
+# it ends, on the 2,048-token evaluation batch, at max/mean load 1.34 (bias) and 1.36
+# (auxiliary loss) with task losses 1.195 and 1.163; without balancing the router collapses
+# to 3.73 with loss 1.351. A reversed bias update, an update that never happens or a detached
+# auxiliary loss leave the load at 3.7 to 4.0; a bias that also enters the gate weights ends
+# at 3.4 with loss 1.43. The bounds sit between, with margin on both sides.
+SMALL = replace(lab.Config(), steps=150, tokens_per_step=256, eval_tokens=2048)
+MAX_RATIO = 2.0  # max/mean load on the evaluation batch, and averaged over the last 30 steps
+MAX_LOSS = 1.28  # task loss on the evaluation batch
+MIN_COLLAPSE = 2.5  # the unbalanced run's max/mean load on the evaluation batch
+
+
+@scenario
+def train_small(balance, method, steps=None):
+    """``train_moe`` on the given reference layer: its report and the trained weights."""
+    config = SMALL if steps is None else replace(SMALL, steps=steps)
+    layer = lab.make_layer(config)
+    report = balance.train_moe(method, config, layer)
+    return {
+        "report": {k: np.asarray(v, dtype=np.float64) for k, v in report.items()},
+        "state": {name: t.detach().clone() for name, t in layer.state_dict().items()},
+    }
+
+
+def evaluate(state, config=SMALL):
+    """Load and task loss of the trained weights on the evaluation batch, computed here."""
+    layer = lab.new_layer(ReferenceLayer, config)
+    layer.load_state_dict(state)
+    x, y, _ = lab.eval_batch(config)
+    with torch.no_grad():
+        loss = torch.mean((layer(x) - y) ** 2).item()
+    load = np.bincount(layer.last_indices.flatten().numpy(), minlength=config.n_experts)
+    return load.astype(np.float64), loss
+
+
+def check_report(run, method):
+    """The report must describe the trained layer: its final bias, eval load and eval loss."""
+    report, state = run["report"], run["state"]
+    for key, shape in (("load_ratio", (SMALL.steps,)), ("task_loss", (SMALL.steps,))):
+        check.equal(np.shape(report[key]), shape, what=f"train_moe('{method}')['{key}'].shape")
+    load, loss = evaluate(state)
+    check.arrays_close(
+        report["final_bias"],
+        state["gate_bias"].numpy(),
+        rtol=1e-6,
+        what=f"train_moe('{method}')['final_bias'] against the layer's gate_bias",
+        hint="train the layer that was passed in, and report its gate_bias at the end",
+    )
+    check.arrays_equal(
+        report["eval_load"],
+        load,
+        what=f"train_moe('{method}')['eval_load'] against the trained layer on the eval batch",
+        hint="tokens per expert on lab.eval_batch(config), after training",
+    )
+    check.close(
+        float(report["eval_task_loss"]),
+        loss,
+        rel=1e-4,
+        what=f"train_moe('{method}')['eval_task_loss'] against the trained layer",
+        hint="mean squared error of the trained layer on lab.eval_batch(config)",
+    )
+    return load, loss
+
+
+@pytest.mark.exercise("train_moe")
+def test_train_moe_bias_balances_and_learns(balance):
+    run = train_small(balance, "bias")
+    load, loss = check_report(run, "bias")
+    ratio = float(load.max() / load.mean())
+    recent = float(np.mean(run["report"]["load_ratio"][-30:]))
+    hint = (
+        "after each step, gate_bias ← bias_update(gate_bias, tokens per expert in the batch, "
+        "γ): raise the idle experts' bias, lower the busy ones'; the bias only selects"
+    )
+    check.equal(
+        bool(ratio <= MAX_RATIO and recent <= MAX_RATIO),
+        True,
+        what=f"max/mean load after training with the bias: {ratio:.2f} on the evaluation batch, "
+        f"{recent:.2f} over the last 30 steps (at most {MAX_RATIO} expected; no balancing "
+        "gives about 3.7)",
+        hint=hint,
+    )
+    check.equal(
+        bool(loss <= MAX_LOSS),
+        True,
+        what=f"task loss after training with the bias: {loss:.3f} (at most {MAX_LOSS} expected; "
+        "no balancing gives about 1.35)",
+        hint="the bias must move selection only: the gate weights use the unbiased scores",
+    )
+    check.equal(
+        bool(np.ptp(run["report"]["final_bias"]) > 0),
+        True,
+        what="the final bias differs between experts",
+        hint=hint,
+    )
+
+
+@pytest.mark.exercise("train_moe")
+def test_train_moe_aux_loss_balances_and_learns(balance):
+    run = train_small(balance, "aux_loss")
+    load, loss = check_report(run, "aux_loss")
+    ratio = float(load.max() / load.mean())
+    check.equal(
+        bool(ratio <= MAX_RATIO and loss <= MAX_LOSS),
+        True,
+        what=f"after training with the auxiliary loss: max/mean load {ratio:.2f} (at most "
+        f"{MAX_RATIO}), task loss {loss:.3f} (at most {MAX_LOSS}); no balancing gives about "
+        "3.7 and 1.35",
+        hint="add aux_coef × switch_loss(scores normalised per token, chosen) to the loss, "
+        "computed in torch so that its gradient reaches the router",
+    )
+    check.arrays_equal(
+        run["report"]["final_bias"],
+        np.zeros(SMALL.n_experts),
+        what="the bias after training with the auxiliary loss",
+        hint="only the method 'bias' changes gate_bias",
+    )
+
+
+@pytest.mark.exercise("train_moe")
+def test_train_moe_without_balancing_collapses(balance):
+    run = train_small(balance, "none")
+    load, _ = check_report(run, "none")
+    ratio = float(load.max() / load.mean())
+    check.equal(
+        bool(ratio >= MIN_COLLAPSE),
+        True,
+        what=f"max/mean load after training without balancing: {ratio:.2f} (at least "
+        f"{MIN_COLLAPSE} expected: the router collapses)",
+        hint="method 'none' trains on the task loss alone and never changes the bias",
+    )
+
+
+@pytest.mark.exercise("train_moe")
+def test_train_moe_is_deterministic_and_checks_its_method(balance):
+    first, second = train_small(balance, "bias", steps=20), train_small(balance, "bias", steps=20)
+    for key in ("load_ratio", "task_loss", "final_bias"):
+        check.arrays_equal(
+            second["report"][key],
+            first["report"][key],
+            what=f"train_moe('bias', 20 steps)['{key}'], run twice",
+            hint="seed the batches from config.seed; the same config gives the same numbers",
+        )
+    with pytest.raises(ValueError):
+        balance.train_moe("dropout", SMALL)

@@ -22,7 +22,7 @@ POINTS = {
     "sigmoid_topk_gate": 2,
     "deepseek_v3_route": 5,
     "expert_load": 1,
-    "MoELayer": 4,
+    "MoELayer": 8,
 }
 moe = topic_fixture(TOPIC)
 
@@ -460,13 +460,15 @@ def dense_loop(layer, x):
     return torch.stack(rows)
 
 
-def small_layer(moe, n_shared=1, seed=0):
+def small_layer(moe, n_shared=1, seed=0, bias=None):
     torch.manual_seed(seed)
     layer = moe.MoELayer(
         6, 5, 8, n_shared, n_group=4, topk_group=2, top_k=2, routed_scaling_factor=2.5
     ).double()
+    if bias is None:
+        bias = torch.linspace(-0.3, 0.2, 8, dtype=torch.float64)
     with torch.no_grad():
-        layer.gate_bias.copy_(torch.linspace(-0.3, 0.2, 8, dtype=torch.float64))
+        layer.gate_bias.copy_(bias)
     return layer
 
 
@@ -610,3 +612,232 @@ def test_moelayer_without_shared_and_with_batch_shape(moe):
         what=what,
         hint="shared is None when n_shared == 0; flatten leading dimensions and restore them",
     )
+
+
+# Training: the backward pass, against a dense reference differentiated by torch here.
+
+
+@scenario
+def moelayer_backward(moe, x, upstream, bias=None):
+    """Forward and backward through ``small_layer``: weights, output, gradients, routing."""
+    layer = small_layer(moe, 1, 5, bias)
+    state = {name: tensor.detach().clone() for name, tensor in layer.state_dict().items()}
+    output = layer(x)
+    (output * upstream).sum().backward()
+    scores = layer.last_scores
+    return {
+        "settings": [layer.n_group, layer.topk_group, layer.top_k, layer.routed_scaling_factor],
+        "shared": layer.shared is not None,
+        "state": state,
+        "output": output.detach(),
+        "grads": {
+            name: None if p.grad is None else p.grad.detach().clone()
+            for name, p in layer.named_parameters()
+        },
+        "bias_grad": layer.gate_bias.grad is not None or layer.gate_bias.requires_grad,
+        "last_indices": None if layer.last_indices is None else layer.last_indices.clone(),
+        "last_scores": None if scores is None else scores.detach().clone(),
+        "scores_in_graph": scores is not None and scores.requires_grad,
+    }
+
+
+def reference_backward(run, x, upstream, what):
+    """Output and gradients of a dense, token-by-token reference with the learner's weights.
+
+    The experts come from ``rebuilt_layer``; the selection is the brute-force router's (it
+    has no gradient); the gate weights are recomputed in torch from ``gate_weight`` so that
+    autograd gives their gradient.
+    """
+    layer = rebuilt_layer(run, 8, what)
+    weight = layer.gate_weight.clone().requires_grad_(True)
+    experts, _ = brute_force_route(
+        x.numpy(),
+        weight.detach().numpy(),
+        layer.gate_bias.numpy(),
+        layer.n_group,
+        layer.topk_group,
+        layer.top_k,
+        layer.routed_scaling_factor,
+    )
+    scores = torch.sigmoid(x @ weight.T)
+    rows = []
+    for t, token in enumerate(x):
+        chosen = scores[t, experts[t]]
+        gates = layer.routed_scaling_factor * chosen / chosen.sum()
+        y = layer.shared(token)
+        for e, g in zip(experts[t], gates, strict=True):
+            y = y + g * layer.experts[int(e)](token)
+        rows.append(y)
+    output = torch.stack(rows)
+    (output * upstream).sum().backward()
+    grads = {"gate_weight": weight.grad}
+    for i, expert in enumerate(layer.experts):
+        for part in ("gate", "up", "down"):
+            grads[f"experts.{i}.{part}.weight"] = getattr(expert, part).weight.grad
+    for part in ("gate", "up", "down"):
+        grads[f"shared.{part}.weight"] = getattr(layer.shared, part).weight.grad
+    return output.detach(), grads, experts, scores.detach()
+
+
+def check_backward(run, x, upstream, what):
+    expected_out, expected, experts, scores = reference_backward(run, x, upstream, what)
+    check.arrays_close(
+        run["output"].numpy(), expected_out.numpy(), rtol=1e-10, atol=1e-12, what=f"{what}: output"
+    )
+    check.equal(
+        run["bias_grad"],
+        False,
+        what=f"{what}: gate_bias requires or received a gradient",
+        hint="gate_bias is a buffer (register_buffer): it steers selection and is never trained",
+    )
+    check.equal(
+        sorted(run["grads"]) == sorted(expected),
+        True,
+        what=f"{what}: the layer's parameters are {sorted(run['grads'])}",
+        hint="parameters: gate_weight, the experts' and the shared expert's weights; "
+        "gate_bias is a buffer",
+    )
+    got = run["grads"]["gate_weight"]
+    check.equal(
+        got is not None,
+        True,
+        what=f"{what}: gate_weight.grad after backward",
+        hint="the gate weights must stay in the autograd graph (no .detach(), no numpy)",
+    )
+    check.arrays_close(
+        got.numpy(),
+        expected["gate_weight"].numpy(),
+        rtol=1e-8,
+        atol=1e-12,
+        what=f"{what}: gradient of gate_weight",
+        hint="gate weights are the unbiased sigmoid scores of the chosen experts, normalised and "
+        "scaled; the bias must not enter them",
+    )
+    for name, grad in expected.items():
+        if name == "gate_weight":
+            continue
+        want = np.zeros(run["state"][name].shape) if grad is None else grad.numpy()
+        have = run["grads"][name]
+        have = np.zeros(want.shape) if have is None else have.numpy()
+        check.arrays_close(
+            have,
+            want,
+            rtol=1e-8,
+            atol=1e-12,
+            what=f"{what}: gradient of {name}",
+            hint="an expert gets gradient only from the tokens routed to it, weighted by their "
+            "gate weights; an expert with no token gets none",
+        )
+    if run["last_indices"] is None or run["last_scores"] is None:
+        check.fail(
+            f"{what}: last_indices and last_scores after forward",
+            "tensors",
+            None,
+            hint="keep the routing of the last forward pass in last_indices and last_scores",
+        )
+    check.arrays_equal(
+        np.sort(run["last_indices"].numpy(), axis=1),
+        experts,
+        what=f"{what}: last_indices (sorted per row)",
+        hint="last_indices is the [T, top_k] result of the router in the last forward pass",
+    )
+    check.arrays_close(
+        run["last_scores"].numpy(),
+        scores.numpy(),
+        rtol=1e-10,
+        what=f"{what}: last_scores",
+        hint="last_scores = sigmoid(tokens @ gate_weight.T), without the bias",
+    )
+    check.equal(
+        run["scores_in_graph"],
+        True,
+        what=f"{what}: last_scores is attached to the autograd graph",
+        hint="an auxiliary loss on last_scores must reach gate_weight: do not detach it",
+    )
+
+
+@pytest.mark.exercise("MoELayer")
+def test_moelayer_backward_matches_a_dense_reference(moe):
+    generator = torch.Generator().manual_seed(6)
+    x = torch.randn(23, 6, generator=generator, dtype=torch.float64)
+    upstream = torch.randn(23, 6, generator=generator, dtype=torch.float64)
+    run = moelayer_backward(moe, x, upstream)
+    check_backward(run, x, upstream, "MoELayer backward, 23 tokens")
+
+
+@pytest.mark.exercise("MoELayer")
+def test_moelayer_backward_with_idle_experts(moe):
+    # A bias of −10 on experts 0–3 (groups 0 and 1 of four groups of two) leaves every token to
+    # groups 2 and 3: experts 0–3 receive nothing, so their gradients are zero (or None).
+    generator = torch.Generator().manual_seed(8)
+    x = torch.randn(9, 6, generator=generator, dtype=torch.float64)
+    upstream = torch.randn(9, 6, generator=generator, dtype=torch.float64)
+    bias = torch.tensor([-10.0] * 4 + [0.0] * 4, dtype=torch.float64)
+    run = moelayer_backward(moe, x, upstream, bias)
+    check_backward(run, x, upstream, "MoELayer backward, experts 0–3 biased out")
+
+
+@pytest.mark.exercise("MoELayer")
+def test_moelayer_backward_with_one_token(moe):
+    # One token uses two experts: the other six run on nothing and get no gradient.
+    generator = torch.Generator().manual_seed(9)
+    x = torch.randn(1, 6, generator=generator, dtype=torch.float64)
+    upstream = torch.randn(1, 6, generator=generator, dtype=torch.float64)
+    run = moelayer_backward(moe, x, upstream)
+    check_backward(run, x, upstream, "MoELayer backward, one token")
+
+
+@scenario
+def moelayer_expert_calls(moe, x):
+    """The inputs of every call of every routed expert during one forward pass."""
+    layer = small_layer(moe, 1, 2)
+    calls = [[] for _ in layer.experts]
+    for e, expert in enumerate(layer.experts):
+        expert.register_forward_hook(
+            lambda module, inputs, output, e=e: calls[e].append(inputs[0].detach().clone())
+        )
+    with torch.no_grad():
+        layer(x)
+    state = {name: tensor.detach().clone() for name, tensor in layer.state_dict().items()}
+    settings = [layer.n_group, layer.topk_group, layer.top_k, layer.routed_scaling_factor]
+    return {"calls": calls, "state": state, "settings": settings, "shared": True}
+
+
+@pytest.mark.exercise("MoELayer")
+def test_moelayer_runs_each_expert_once_on_its_tokens(moe):
+    x = torch.randn(40, 6, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    run = moelayer_expert_calls(moe, x)
+    layer = rebuilt_layer(run, 8, "MoELayer expert calls")
+    experts, _ = brute_force_route(
+        x.numpy(),
+        layer.gate_weight.numpy(),
+        layer.gate_bias.numpy(),
+        layer.n_group,
+        layer.topk_group,
+        layer.top_k,
+        layer.routed_scaling_factor,
+    )
+    for e, calls in enumerate(run["calls"]):
+        mine = x.numpy()[(experts == e).any(axis=1)]
+        check.equal(
+            len(calls) <= 1,
+            True,
+            what=f"calls of expert {e} in one forward pass of 40 tokens: {len(calls)}",
+            hint="gather each expert's tokens and call it once on that batch, not token by token",
+        )
+        seen = np.concatenate([c.reshape(-1, 6).numpy() for c in calls]) if calls else mine[:0]
+        order = lambda rows: rows[np.lexsort(rows.T[::-1])]  # noqa: E731
+        check.equal(
+            len(seen),
+            len(mine),
+            what=f"tokens expert {e} ran on (the router sent it {len(mine)})",
+            hint="run an expert only on the tokens routed to it, not on every token",
+        )
+        check.arrays_close(
+            order(seen),
+            order(mine),
+            rtol=0,
+            atol=0,
+            what=f"the tokens expert {e} ran on",
+            hint="run an expert only on the tokens routed to it",
+        )

@@ -40,6 +40,8 @@ class MoELayer(MoELayer):
     def forward(self, x):
         tokens = x.reshape(-1, x.shape[-1])
         indices, weights = {route}
+        self.last_indices = indices
+        self.last_scores = torch.sigmoid(tokens @ self.gate_weight.T)
         out = {start}
         for e, expert in enumerate(self.experts):
             token_ids, slot = (indices == e).nonzero(as_tuple=True)
@@ -61,6 +63,66 @@ _LAYER_RIGHT = dict(
 
 def _layer(**wrong: str) -> str:
     return _LAYER.format(**{**_LAYER_RIGHT, **wrong})
+
+
+_LAYER_ROUTED = (
+    """
+class MoELayer(MoELayer):
+    def forward(self, x):
+        tokens = x.reshape(-1, x.shape[-1])
+        indices, weights = """
+    + _V3
+    + """
+        self.last_indices = indices
+        self.last_scores = torch.sigmoid(tokens @ self.gate_weight.T)
+        out = self.shared(tokens) if self.shared is not None else torch.zeros_like(tokens)
+{body}
+        return out.reshape(x.shape)
+"""
+)
+_PER_TOKEN = """
+        rows = []
+        for t in range(len(tokens)):
+            y = out[t : t + 1]
+            for j in range(self.top_k):
+                y = y + weights[t, j] * self.experts[int(indices[t, j])](tokens[t : t + 1])
+            rows.append(y)
+        out = torch.cat(rows)"""
+_DENSE = """
+        dense = torch.zeros(len(tokens), len(self.experts), dtype=weights.dtype)
+        dense = dense.scatter(1, indices, weights)
+        for e, expert in enumerate(self.experts):
+            out = out + dense[:, e, None] * expert(tokens)"""
+_BIASED_WEIGHTS = """
+        biased = torch.sigmoid(tokens @ self.gate_weight.T) + self.gate_bias
+        chosen = biased.gather(1, indices)
+        weights = self.routed_scaling_factor * chosen / chosen.sum(dim=-1, keepdim=True)
+        for e, expert in enumerate(self.experts):
+            token_ids, slot = (indices == e).nonzero(as_tuple=True)
+            if token_ids.numel():
+                out = out.index_add(0, token_ids, weights[token_ids, slot, None] * expert(tokens[token_ids]))"""
+_LOOP = """
+        for e, expert in enumerate(self.experts):
+            token_ids, slot = (indices == e).nonzero(as_tuple=True)
+            if token_ids.numel():
+                out = out.index_add(0, token_ids, weights[token_ids, slot, None] * expert(tokens[token_ids]))"""
+_SOFTMAX_LAYER = """
+class MoELayer(MoELayer):
+    def forward(self, x):
+        tokens = x.reshape(-1, x.shape[-1])
+        logits = tokens @ self.gate_weight.T
+        scores = torch.softmax(logits, dim=-1)
+        indices = (scores.detach() + self.gate_bias).topk(self.top_k, dim=-1).indices
+        chosen = scores.gather(1, indices)
+        weights = self.routed_scaling_factor * chosen / chosen.sum(dim=-1, keepdim=True)
+        self.last_indices, self.last_scores = indices, scores
+        out = self.shared(tokens) if self.shared is not None else torch.zeros_like(tokens)
+        for e, expert in enumerate(self.experts):
+            token_ids, slot = (indices == e).nonzero(as_tuple=True)
+            if token_ids.numel():
+                out = out.index_add(0, token_ids, weights[token_ids, slot, None] * expert(tokens[token_ids]))
+        return out.reshape(x.shape)
+"""
 
 
 MUTANTS = [
@@ -158,4 +220,18 @@ MUTANTS = [
                         "scaling_factor=self.routed_scaling_factor)")),
     Mutant("moe", "MoELayer", "gate weight of the first chosen expert for every expert",
            _layer(term="weights[token_ids, 0, None] * expert(tokens[token_ids])")),
+    Mutant("moe", "MoELayer", "a loop over tokens: every chosen expert called once per token",
+           _LAYER_ROUTED.format(body=_PER_TOKEN)),
+    Mutant("moe", "MoELayer", "dense: every expert runs on every token, unchosen ones weighted 0",
+           _LAYER_ROUTED.format(body=_DENSE)),
+    Mutant("moe", "MoELayer", "gate weights detached: no gradient reaches gate_weight",
+           _layer(term="weights[token_ids, slot, None].detach() * expert(tokens[token_ids])")),
+    Mutant("moe", "MoELayer", "bias added into the gate weights",
+           _LAYER_ROUTED.format(body=_BIASED_WEIGHTS)),
+    Mutant("moe", "MoELayer", "softmax affinities where sigmoid belongs (no groups)",
+           _SOFTMAX_LAYER),
+    Mutant("moe", "MoELayer", "routing of the last forward not kept",
+           _LAYER_ROUTED.format(body=_LOOP + "\n        self.last_indices = self.last_scores = None")),
+    Mutant("moe", "MoELayer", "last_scores detached from the graph",
+           _LAYER_ROUTED.format(body=_LOOP + "\n        self.last_scores = self.last_scores.detach()")),
 ]  # fmt: skip
