@@ -179,8 +179,10 @@ def all_to_all_bytes(
     dest = np.sort(place[idx], axis=1)  # [T, k] GPUs, sorted so repeats are neighbours
     first = np.ones_like(dest, dtype=bool)
     first[:, 1:] = dest[:, 1:] != dest[:, :-1]  # one copy per distinct GPU
-    landing = (dest % gpus_per_node) == (src[:, None] % gpus_per_node)[:, :]
-    nvlink = int((first & ~landing).sum())  # GPUs reached from the landing GPU of their node
+    # a copy lands on the GPU with the source's in-node index (the source itself on its own node);
+    # every other GPU of that node holding one of the token's experts is one NVLink hop away
+    lands_there = (dest % gpus_per_node) == (src[:, None] % gpus_per_node)
+    nvlink = int((first & ~lands_there).sum())
 
     nodes = np.sort(dest // gpus_per_node, axis=1)
     new_node = np.ones_like(nodes, dtype=bool)
