@@ -28,9 +28,10 @@ TOPICS: dict[str, Topic] = {
         Topic("moe", 5, "Mixture-of-Experts routing"),
         Topic("balance", 6, "Keeping experts busy"),
         Topic("params", 7, "Counting parameters and FLOPs"),
-        Topic("cost", 8, "Training-cost arithmetic"),
-        Topic("inference", 9, "Serving cost and prices"),
-        Topic("verdicts", 10, "Back to the news: verdicts"),
+        Topic("parallel", 8, "Moving tokens: parallelism and the H800's links"),
+        Topic("cost", 9, "Training-cost arithmetic"),
+        Topic("inference", 10, "Serving cost and prices"),
+        Topic("verdicts", 11, "Back to the news: verdicts"),
     )
 }
 
