@@ -1,6 +1,6 @@
 """Training-cost arithmetic: FLOPs, GPU-hours, utilization, days and dollars.
 
-Topic module ``cost`` (chapter 8). The chain is
+Topic module ``cost`` (chapter 9). The chain is
 
     FLOPs = 6 · N_active · D          (+ attention, per token)
     GPU-seconds = FLOPs / (peak FLOP/s × utilization)

@@ -1,4 +1,4 @@
-"""Graded tests for chapter 8, "Training-cost arithmetic" (topic ``cost``).
+"""Graded tests for chapter 9, "Training-cost arithmetic" (topic ``cost``).
 
 Expected values are worked by hand in the comments, or computed in the test from the defining
 formula on numbers chosen so that a wrong unit (hours vs seconds, TFLOP/s vs FLOP/s) is off by
