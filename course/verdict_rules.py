@@ -412,8 +412,13 @@ def serving_day() -> dict[str, float]:
         ``cost`` (USD per day at the assumed GPU-hour price), ``tokens`` (input + output),
         ``usd_per_m_tokens`` (cost per million tokens of either kind), ``usd_per_m_output``
         (the whole cost charged to output tokens), ``r1_revenue`` (every token at R1's list
-        prices), ``o1_revenue`` (the same tokens at o1's list prices) and ``price_ratio``
-        (o1 ÷ R1 on this token mix).
+        prices), ``o1_revenue`` (the same tokens at o1's list prices), ``price_ratio``
+        (o1 ÷ R1 on this token mix) and ``price_ratio_low``/``_high`` (the smallest and largest
+        per-kind ratio). The cost split between phases by the node-hours each needed at its
+        published throughput per node: ``node_hours_used``, ``prefill_share``,
+        ``usd_per_m_input_split`` and ``usd_per_m_output_split`` (USD per million tokens), and
+        o1's list prices over them, ``o1_input_over_cost`` (cache-miss input) and
+        ``o1_output_over_cost``.
     """
     gpu_hours = value("serving_nodes_avg") * value("serving_gpus_per_node") * 24
     cost = gpu_hours * value("v3_price_per_gpu_hour")
@@ -426,6 +431,13 @@ def serving_day() -> dict[str, float]:
     o1 = {"miss": "o1_price_input", "hit": "o1_price_input_cached", "out": "o1_price_output"}
     r1_revenue = sum(n / 1e6 * value(r1[k]) for k, n in mix.items())
     o1_revenue = sum(n / 1e6 * value(o1[k]) for k, n in mix.items())
+    # node-hours each phase needed at its published throughput per node
+    prefill_hours = inputs / value("serving_prefill_tps_node") / 3600
+    decode_hours = outputs / value("serving_decode_tps_node") / 3600
+    prefill_share = prefill_hours / (prefill_hours + decode_hours)
+    per_m_input = prefill_share * cost / (inputs / 1e6)
+    per_m_output = (1 - prefill_share) * cost / (outputs / 1e6)
+    per_kind = [value(o1[k]) / value(r1[k]) for k in mix]
     return {
         "gpu_hours": gpu_hours,
         "cost": cost,
@@ -435,6 +447,14 @@ def serving_day() -> dict[str, float]:
         "r1_revenue": r1_revenue,
         "o1_revenue": o1_revenue,
         "price_ratio": o1_revenue / r1_revenue,
+        "price_ratio_low": min(per_kind),
+        "price_ratio_high": max(per_kind),
+        "node_hours_used": prefill_hours + decode_hours,
+        "prefill_share": prefill_share,
+        "usd_per_m_input_split": per_m_input,
+        "usd_per_m_output_split": per_m_output,
+        "o1_input_over_cost": value(o1["miss"]) / per_m_input,
+        "o1_output_over_cost": value(o1["out"]) / per_m_output,
     }
 
 
@@ -442,27 +462,41 @@ def _serving_price() -> RuleInputs:
     q = claim("serving-price").quantity
     band = (float(q["low"]), float(q["high"]))
     day = serving_day()
+    claimed = f"{band[0]:.0f}–{band[1]:.0f}×"
+    # Part 1, the cost to operate: DeepSeek's own cost per token is published, OpenAI's is not.
+    # The most a reader can compute is o1's *price* over DeepSeek's cost: a bound on the cost
+    # ratio only if o1 is not sold below its cost.
     stated = Reading(
         "OpenAI's cost to operate ÷ DeepSeek's",
-        f"{band[0]:.0f}–{band[1]:.0f}×",
-        "",
+        claimed,
+        f"at most {day['o1_output_over_cost']:.0f}× (output) and "
+        f"{day['o1_input_over_cost']:.0f}× (input) if o1 is sold at or above cost: o1's list "
+        f"prices ÷ DeepSeek's ${day['usd_per_m_output_split']:.2f} and "
+        f"${day['usd_per_m_input_split']:.3f} per million tokens",
         None,
-        f"DeepSeek's cost is published (${day['cost']:,.0f} a day), OpenAI's is not",
+        "OpenAI's cost is not published; the bound neither confirms nor rules out the claim",
     )
+    # Part 2, the price to users: list prices, per kind and on DeepSeek's own token mix.
     narrower = _numeric(
         "o1's list prices ÷ R1's, on DeepSeek's own token mix",
         band,
         day["price_ratio"],
-        (f"{band[0]:.0f}–{band[1]:.0f}×", f"{day['price_ratio']:.1f}× (prices to users)"),
+        (
+            claimed,
+            f"{day['price_ratio']:.1f}× on the mix, {day['price_ratio_low']:.0f}–"
+            f"{day['price_ratio_high']:.0f}× by kind (prices to users)",
+        ),
     )
     return RuleInputs(
         "serving-price",
         "none",
-        "list prices; DeepSeek's serving statistics (published after the news); nothing from OpenAI",
+        "list prices; DeepSeek's own serving statistics for one day (published after the news, "
+        "not audited); nothing from OpenAI",
         stated,
         narrower=narrower,
-        judgment="a price to users is not a cost to operate; comparing DeepSeek's cost with "
-        "OpenAI's price would mix the two",
+        judgment="a price to users is not a cost to operate; DeepSeek's cost assumes $2 per "
+        "GPU-hour and splits the day's bill between input and output by the node-hours each "
+        "phase needed at its published throughput",
     )
 
 

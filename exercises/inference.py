@@ -1,6 +1,7 @@
-"""Serving arithmetic: list prices for a usage mix, FLOPs and bytes per generated token.
+"""Serving arithmetic and the mechanisms that make serving cheap.
 
-Topic module ``inference`` (chapter 9). Prices are in USD per million tokens and always come
+Topic module ``inference``: list prices for a usage mix, FLOPs and bytes per generated token,
+speculative decoding with drafted tokens, and multi-head latent attention (MLA). Prices are in USD per million tokens and always come
 in the order of the price lists: (input on a cache miss, input on a cache hit, output). A usage
 mix is a number of tokens (or a share of them) of each of those three kinds, in the same order.
 Memory is counted in bytes (1 GB = 10⁹ bytes), compute in FLOPs (one multiply-add is 2 FLOPs)
@@ -15,6 +16,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 from numpy.typing import ArrayLike
 
 KINDS = ("input (cache miss)", "input (cache hit)", "output")  # the order of prices and mixes
@@ -163,3 +165,126 @@ def step_seconds(
         the broadcast shape.
     """
     raise NotImplementedError
+
+
+# --- multi-token prediction as speculative decoding ---------------------------------------------
+
+
+def tokens_per_step(accepted: ArrayLike) -> np.ndarray:
+    """Tokens each decoding step emits when the model checks its own drafted tokens.
+
+    In every step the model has drafted ``n_draft`` extra tokens (DeepSeek-V3 drafts one, with
+    its multi-token-prediction module). One forward pass of the main model over the drafts gives
+    its own choice at every drafted position: drafts are kept from the first one up to the first
+    that disagrees, and the main model's own token at that position comes for free. So a step
+    emits 1 + (the number of leading accepted drafts) tokens; a draft after a rejected one is
+    thrown away even if it happened to be right.
+
+    Args:
+        accepted: bool, shape [n_draft] or [steps, n_draft]: whether each draft agrees with what
+            the main model would have chosen at its position.
+
+    Returns:
+        int64 array of shape [] or [steps]: tokens emitted by each step, from 1 to n_draft + 1.
+    """
+    raise NotImplementedError
+
+
+def expected_tokens_per_step(p: ArrayLike, n_draft: int = 1) -> float | np.ndarray:
+    """Expected tokens per decoding step when each draft is accepted with probability ``p``.
+
+    Drafts are accepted independently with the same probability, and a step emits 1 plus its
+    leading accepted drafts (see ``tokens_per_step``): the k-th draft counts only if it and all
+    the drafts before it are accepted, with probability p^k.
+
+    Args:
+        p: acceptance probability of one draft, in [0, 1]; a float or an array.
+        n_draft: drafted tokens per step (0: plain decoding).
+
+    Returns:
+        1 + p + p² + … + p^n_draft (= 1 + p for one draft); a float, or an array shaped like p.
+    """
+    raise NotImplementedError
+
+
+# --- multi-head latent attention ---------------------------------------------------------------
+
+# Which configuration fields set the shape of each weight (for error messages).
+_SHAPE_FIELDS = {
+    "q_proj.weight": "num_attention_heads, qk_nope_head_dim, qk_rope_head_dim, hidden_size",
+    "q_a_proj.weight": "q_lora_rank, hidden_size",
+    "q_a_layernorm.weight": "q_lora_rank",
+    "q_b_proj.weight": "num_attention_heads, qk_nope_head_dim, qk_rope_head_dim, q_lora_rank",
+    "kv_a_proj_with_mqa.weight": "kv_lora_rank, qk_rope_head_dim, hidden_size",
+    "kv_a_layernorm.weight": "kv_lora_rank",
+    "kv_b_proj.weight": "num_attention_heads, qk_nope_head_dim, v_head_dim, kv_lora_rank",
+    "o_proj.weight": "hidden_size, num_attention_heads, v_head_dim",
+}
+
+
+class MLA(torch.nn.Module):
+    """Multi-head latent attention (DeepSeek-V2/V3), one layer, causal, positions 0..T−1.
+
+    Every token is compressed to a key-value latent of ``kv_lora_rank`` numbers (RMS-normalised)
+    and one rotary key of ``qk_rope_head_dim`` numbers shared by all heads: these two are what a
+    server caches. Each head rebuilds its keys (``qk_nope_head_dim``) and values (``v_head_dim``)
+    from the latent with ``kv_b_proj``. Queries are compressed to ``q_lora_rank`` numbers and
+    expanded again (or made directly with ``q_proj`` when ``q_lora_rank`` is None); each head's
+    query has a part without position (matched against the rebuilt keys) and a rotary part
+    (matched against the shared rotary key). RoPE turns pairs of adjacent dimensions, base
+    ``rope_theta``. Scores are scaled by (qk_nope_head_dim + qk_rope_head_dim)^−½.
+
+    The parameters (no biases) and their ``state_dict`` keys and shapes are those of Hugging
+    Face's ``DeepseekV3Attention``; the two latent RMSNorms use eps 1e-6.
+
+    Args:
+        config: dict with Hugging Face ``DeepseekV3Config`` names: ``hidden_size``,
+            ``num_attention_heads``, ``q_lora_rank`` (an int or None), ``kv_lora_rank``,
+            ``qk_nope_head_dim``, ``qk_rope_head_dim`` (even), ``v_head_dim``, ``rope_theta``
+            (default 10000) and optionally ``max_position_embeddings`` (the longest sequence).
+
+    Raises:
+        ValueError naming the field: a missing or non-positive size, an odd
+        ``qk_rope_head_dim`` (RoPE turns pairs), a sequence longer than
+        ``max_position_embeddings``, or a ``state_dict`` whose keys or shapes do not fit.
+    """
+
+    def __init__(self, config: dict):
+        raise NotImplementedError
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """Load weights as ``torch.nn.Module.load_state_dict`` does, with errors naming the field.
+
+        Raises:
+            ValueError: a key is missing or unexpected (with ``strict``), or a weight's shape is
+                not the one this configuration gives it; the message names the key and the
+                configuration fields that set its shape.
+        """
+        raise NotImplementedError
+
+    def kv_cache(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """What a server keeps for each token: the normalised latent and the rotated shared key.
+
+        Args:
+            hidden: [B, T, hidden_size], tokens at positions 0..T−1.
+
+        Returns:
+            (latent [B, T, kv_lora_rank], rope_key [B, T, qk_rope_head_dim]), in the dtype of
+            ``hidden``: one of each per token, none per head.
+        """
+        raise NotImplementedError
+
+    def forward(self, hidden: torch.Tensor, *, absorb: bool = False) -> torch.Tensor:
+        """Causal attention of every token over itself and the tokens before it.
+
+        Args:
+            hidden: [B, T, hidden_size], positions 0..T−1.
+            absorb: False rebuilds every head's keys and values from the cached latent; True
+                never rebuilds them: the key up-projection is folded into the queries (scores
+                are taken against the latent itself) and the value up-projection is applied after
+                the weighted sum of latents. Both give the same output, up to rounding.
+
+        Returns:
+            [B, T, hidden_size].
+        """
+        raise NotImplementedError

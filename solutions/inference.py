@@ -1,6 +1,7 @@
-"""Serving arithmetic: list prices for a usage mix, FLOPs and bytes per generated token.
+"""Serving arithmetic and the mechanisms that make serving cheap.
 
-Topic module ``inference`` (chapter 9). Prices are in USD per million tokens and always come
+Topic module ``inference``: list prices for a usage mix, FLOPs and bytes per generated token,
+speculative decoding with drafted tokens, and multi-head latent attention (MLA). Prices are in USD per million tokens and always come
 in the order of the price lists: (input on a cache miss, input on a cache hit, output). A usage
 mix is a number of tokens (or a share of them) of each of those three kinds, in the same order.
 Memory is counted in bytes (1 GB = 10⁹ bytes), compute in FLOPs (one multiply-add is 2 FLOPs)
@@ -12,6 +13,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 from numpy.typing import ArrayLike
 
 KINDS = ("input (cache miss)", "input (cache hit)", "output")  # the order of prices and mixes
@@ -163,3 +165,236 @@ def step_seconds(
         the broadcast shape.
     """
     return np.maximum(np.asarray(bytes_moved) / bandwidth, np.asarray(flops) / peak_flops)
+
+
+# --- multi-token prediction as speculative decoding ---------------------------------------------
+
+
+def tokens_per_step(accepted: ArrayLike) -> np.ndarray:
+    """Tokens each decoding step emits when the model checks its own drafted tokens.
+
+    In every step the model has drafted ``n_draft`` extra tokens (DeepSeek-V3 drafts one, with
+    its multi-token-prediction module). One forward pass of the main model over the drafts gives
+    its own choice at every drafted position: drafts are kept from the first one up to the first
+    that disagrees, and the main model's own token at that position comes for free. So a step
+    emits 1 + (the number of leading accepted drafts) tokens; a draft after a rejected one is
+    thrown away even if it happened to be right.
+
+    Args:
+        accepted: bool, shape [n_draft] or [steps, n_draft]: whether each draft agrees with what
+            the main model would have chosen at its position.
+
+    Returns:
+        int64 array of shape [] or [steps]: tokens emitted by each step, from 1 to n_draft + 1.
+    """
+    accepted = np.asarray(accepted, dtype=bool)
+    leading = np.cumprod(accepted, axis=-1).sum(axis=-1)  # run of Trues from the first draft
+    return (1 + leading).astype(np.int64)
+
+
+def expected_tokens_per_step(p: ArrayLike, n_draft: int = 1) -> float | np.ndarray:
+    """Expected tokens per decoding step when each draft is accepted with probability ``p``.
+
+    Drafts are accepted independently with the same probability, and a step emits 1 plus its
+    leading accepted drafts (see ``tokens_per_step``): the k-th draft counts only if it and all
+    the drafts before it are accepted, with probability p^k.
+
+    Args:
+        p: acceptance probability of one draft, in [0, 1]; a float or an array.
+        n_draft: drafted tokens per step (0: plain decoding).
+
+    Returns:
+        1 + p + p² + … + p^n_draft (= 1 + p for one draft); a float, or an array shaped like p.
+    """
+    p = np.asarray(p, dtype=float)
+    total = sum(p**k for k in range(n_draft + 1))
+    return float(total) if total.ndim == 0 else total
+
+
+# --- multi-head latent attention ---------------------------------------------------------------
+
+# Which configuration fields set the shape of each weight (for error messages).
+_SHAPE_FIELDS = {
+    "q_proj.weight": "num_attention_heads, qk_nope_head_dim, qk_rope_head_dim, hidden_size",
+    "q_a_proj.weight": "q_lora_rank, hidden_size",
+    "q_a_layernorm.weight": "q_lora_rank",
+    "q_b_proj.weight": "num_attention_heads, qk_nope_head_dim, qk_rope_head_dim, q_lora_rank",
+    "kv_a_proj_with_mqa.weight": "kv_lora_rank, qk_rope_head_dim, hidden_size",
+    "kv_a_layernorm.weight": "kv_lora_rank",
+    "kv_b_proj.weight": "num_attention_heads, qk_nope_head_dim, v_head_dim, kv_lora_rank",
+    "o_proj.weight": "hidden_size, num_attention_heads, v_head_dim",
+}
+
+
+def _rotate_pairs(x: torch.Tensor, theta: float) -> torch.Tensor:
+    """RoPE on pairs of adjacent dimensions, positions 0..T−1 along the second-to-last axis.
+
+    Dimensions (2i, 2i+1) of the token at position t turn by the angle t · theta^(−2i/d).
+    """
+    d, n = x.shape[-1], x.shape[-2]
+    inverse = theta ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
+    angle = torch.arange(n, dtype=torch.float64)[:, None] * inverse[None, :]  # [T, d/2]
+    cos, sin = angle.cos().to(x.dtype), angle.sin().to(x.dtype)
+    even, odd = x[..., 0::2], x[..., 1::2]
+    return torch.stack((even * cos - odd * sin, even * sin + odd * cos), dim=-1).flatten(-2)
+
+
+class MLA(torch.nn.Module):
+    """Multi-head latent attention (DeepSeek-V2/V3), one layer, causal, positions 0..T−1.
+
+    Every token is compressed to a key-value latent of ``kv_lora_rank`` numbers (RMS-normalised)
+    and one rotary key of ``qk_rope_head_dim`` numbers shared by all heads: these two are what a
+    server caches. Each head rebuilds its keys (``qk_nope_head_dim``) and values (``v_head_dim``)
+    from the latent with ``kv_b_proj``. Queries are compressed to ``q_lora_rank`` numbers and
+    expanded again (or made directly with ``q_proj`` when ``q_lora_rank`` is None); each head's
+    query has a part without position (matched against the rebuilt keys) and a rotary part
+    (matched against the shared rotary key). RoPE turns pairs of adjacent dimensions, base
+    ``rope_theta``. Scores are scaled by (qk_nope_head_dim + qk_rope_head_dim)^−½.
+
+    The parameters (no biases) and their ``state_dict`` keys and shapes are those of Hugging
+    Face's ``DeepseekV3Attention``; the two latent RMSNorms use eps 1e-6.
+
+    Args:
+        config: dict with Hugging Face ``DeepseekV3Config`` names: ``hidden_size``,
+            ``num_attention_heads``, ``q_lora_rank`` (an int or None), ``kv_lora_rank``,
+            ``qk_nope_head_dim``, ``qk_rope_head_dim`` (even), ``v_head_dim``, ``rope_theta``
+            (default 10000) and optionally ``max_position_embeddings`` (the longest sequence).
+
+    Raises:
+        ValueError naming the field: a missing or non-positive size, an odd
+        ``qk_rope_head_dim`` (RoPE turns pairs), a sequence longer than
+        ``max_position_embeddings``, or a ``state_dict`` whose keys or shapes do not fit.
+    """
+
+    def __init__(self, config: dict):
+        super().__init__()
+        sizes = ("hidden_size", "num_attention_heads", "kv_lora_rank", "qk_nope_head_dim")
+        sizes += ("qk_rope_head_dim", "v_head_dim")
+        for field in sizes:
+            if field not in config:
+                raise ValueError(f"MLA config has no {field!r}")
+            if not isinstance(config[field], int) or config[field] <= 0:
+                raise ValueError(
+                    f"MLA config {field!r} must be a positive int, got {config[field]!r}"
+                )
+        if config["qk_rope_head_dim"] % 2:
+            raise ValueError(
+                f"MLA config 'qk_rope_head_dim' must be even (RoPE turns pairs of dimensions), "
+                f"got {config['qk_rope_head_dim']}"
+            )
+        q_rank = config.get("q_lora_rank")
+        if q_rank is not None and (not isinstance(q_rank, int) or q_rank <= 0):
+            raise ValueError(
+                f"MLA config 'q_lora_rank' must be None or a positive int, got {q_rank!r}"
+            )
+        d, h = config["hidden_size"], config["num_attention_heads"]
+        self.num_heads, self.q_lora_rank = h, q_rank
+        self.kv_lora_rank = config["kv_lora_rank"]
+        self.qk_nope_head_dim = config["qk_nope_head_dim"]
+        self.qk_rope_head_dim = config["qk_rope_head_dim"]
+        self.v_head_dim = config["v_head_dim"]
+        self.rope_theta = float(config.get("rope_theta", 10000.0))
+        self.max_position_embeddings = config.get("max_position_embeddings")
+        qk = self.qk_nope_head_dim + self.qk_rope_head_dim
+        self.softmax_scale = qk**-0.5
+        linear = torch.nn.Linear
+        if q_rank is None:
+            self.q_proj = linear(d, h * qk, bias=False)
+        else:
+            self.q_a_proj = linear(d, q_rank, bias=False)
+            self.q_a_layernorm = torch.nn.RMSNorm(q_rank, eps=1e-6)
+            self.q_b_proj = linear(q_rank, h * qk, bias=False)
+        self.kv_a_proj_with_mqa = linear(d, self.kv_lora_rank + self.qk_rope_head_dim, bias=False)
+        self.kv_a_layernorm = torch.nn.RMSNorm(self.kv_lora_rank, eps=1e-6)
+        self.kv_b_proj = linear(
+            self.kv_lora_rank, h * (self.qk_nope_head_dim + self.v_head_dim), bias=False
+        )
+        self.o_proj = linear(h * self.v_head_dim, d, bias=False)
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """Load weights as ``torch.nn.Module.load_state_dict`` does, with errors naming the field.
+
+        Raises:
+            ValueError: a key is missing or unexpected (with ``strict``), or a weight's shape is
+                not the one this configuration gives it; the message names the key and the
+                configuration fields that set its shape.
+        """
+        own = self.state_dict()
+        missing, unexpected = sorted(set(own) - set(state_dict)), sorted(set(state_dict) - set(own))
+        if strict and (missing or unexpected):
+            hint = " (q_lora_rank=None uses q_proj; a rank uses q_a_proj and q_b_proj)"
+            raise ValueError(
+                f"state_dict does not fit this MLA: missing {missing}, unexpected {unexpected}{hint}"
+            )
+        for key, tensor in state_dict.items():
+            if key in own and tuple(tensor.shape) != tuple(own[key].shape):
+                raise ValueError(
+                    f"state_dict[{key!r}] has shape {tuple(tensor.shape)}, this MLA needs "
+                    f"{tuple(own[key].shape)} (set by {_SHAPE_FIELDS[key]})"
+                )
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
+    def kv_cache(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """What a server keeps for each token: the normalised latent and the rotated shared key.
+
+        Args:
+            hidden: [B, T, hidden_size], tokens at positions 0..T−1.
+
+        Returns:
+            (latent [B, T, kv_lora_rank], rope_key [B, T, qk_rope_head_dim]), in the dtype of
+            ``hidden``: one of each per token, none per head.
+        """
+        compressed = self.kv_a_proj_with_mqa(hidden)
+        latent, rope_key = compressed.split([self.kv_lora_rank, self.qk_rope_head_dim], dim=-1)
+        return self.kv_a_layernorm(latent), _rotate_pairs(rope_key, self.rope_theta)
+
+    def forward(self, hidden: torch.Tensor, *, absorb: bool = False) -> torch.Tensor:
+        """Causal attention of every token over itself and the tokens before it.
+
+        Args:
+            hidden: [B, T, hidden_size], positions 0..T−1.
+            absorb: False rebuilds every head's keys and values from the cached latent; True
+                never rebuilds them: the key up-projection is folded into the queries (scores
+                are taken against the latent itself) and the value up-projection is applied after
+                the weighted sum of latents. Both give the same output, up to rounding.
+
+        Returns:
+            [B, T, hidden_size].
+        """
+        b, t, _ = hidden.shape
+        if self.max_position_embeddings is not None and t > self.max_position_embeddings:
+            raise ValueError(
+                f"sequence of {t} tokens is longer than max_position_embeddings="
+                f"{self.max_position_embeddings}"
+            )
+        h, dn, dr, dv = (
+            self.num_heads,
+            self.qk_nope_head_dim,
+            self.qk_rope_head_dim,
+            self.v_head_dim,
+        )
+        if self.q_lora_rank is None:
+            q = self.q_proj(hidden)
+        else:
+            q = self.q_b_proj(self.q_a_layernorm(self.q_a_proj(hidden)))
+        q = q.view(b, t, h, dn + dr).transpose(1, 2)  # [B, H, T, dn + dr]
+        q_nope, q_rope = q.split([dn, dr], dim=-1)
+        q_rope = _rotate_pairs(q_rope, self.rope_theta)
+        latent, rope_key = self.kv_cache(hidden)  # [B, T, r], [B, T, dr]
+        up = self.kv_b_proj.weight.view(h, dn + dv, self.kv_lora_rank)
+        up_k, up_v = up[:, :dn], up[:, dn:]  # [H, dn, r], [H, dv, r]
+        rope_scores = q_rope @ rope_key.unsqueeze(1).transpose(-1, -2)  # [B, H, T, T]
+        if absorb:
+            q_latent = torch.einsum("bhtn,hnr->bhtr", q_nope, up_k)
+            scores = q_latent @ latent.unsqueeze(1).transpose(-1, -2) + rope_scores
+        else:
+            keys = torch.einsum("bsr,hnr->bhsn", latent, up_k)
+            scores = q_nope @ keys.transpose(-1, -2) + rope_scores
+        future = torch.ones(t, t, dtype=torch.bool, device=hidden.device).triu(1)
+        scores = (scores * self.softmax_scale).masked_fill(future, float("-inf"))
+        weights = scores.softmax(dim=-1)
+        if absorb:
+            out = torch.einsum("bhtr,hvr->bhtv", weights @ latent.unsqueeze(1), up_v)
+        else:
+            out = weights @ torch.einsum("bsr,hvr->bhsv", latent, up_v)
+        return self.o_proj(out.transpose(1, 2).reshape(b, t, h * dv))

@@ -4,11 +4,13 @@ Expected values are worked by hand in the comments, counted by torch (FLOPs, cac
 brute-forced by listing tokens one by one; none is computed by the solution.
 """
 
+import math
+
 import numpy as np
 import pytest
 import torch
 
-from grading import check, topic_fixture
+from grading import check, scenario, topic_fixture
 
 TOPIC = "inference"
 POINTS = {
@@ -19,6 +21,9 @@ POINTS = {
     "kv_bytes_per_token_mla": 3,
     "kv_tokens_that_fit": 2,
     "step_seconds": 2,
+    "tokens_per_step": 2,
+    "expected_tokens_per_step": 2,
+    "MLA": 10,
 }
 inference = topic_fixture(TOPIC)
 
@@ -348,3 +353,406 @@ def test_step_seconds_compute_bound_and_arrays(inference):
         what="step_seconds([4, 1], [3, 0], 2.0, 1.0)",
         hint="elementwise: use np.maximum, not max()",
     )
+
+
+# --- tokens_per_step / expected_tokens_per_step --------------------------------------------------
+
+
+@pytest.mark.exercise("tokens_per_step")
+def test_tokens_per_step_one_draft(inference):
+    # One draft: accepted → the draft and the main model's next token (2); rejected → 1.
+    got = inference.tokens_per_step(np.array([[True], [False], [True]]))
+    check.arrays_equal(
+        np.asarray(got),
+        np.array([2, 1, 2]),
+        what="tokens_per_step([[True], [False], [True]])",
+        hint="a step always emits the main model's own token, plus each accepted draft",
+    )
+
+
+@pytest.mark.exercise("tokens_per_step")
+def test_tokens_per_step_stops_at_the_first_rejection(inference):
+    # Three drafts per step, counted by hand: the run of accepted drafts from the first one.
+    accepted = np.array(
+        [
+            [True, True, True],  # 3 kept + 1 = 4
+            [True, False, True],  # the third is right but comes after a rejection: 1 + 1 = 2
+            [False, True, True],  # 0 + 1 = 1
+            [False, False, False],  # 1
+            [True, True, False],  # 3
+        ]
+    )
+    check.arrays_equal(
+        np.asarray(inference.tokens_per_step(accepted)),
+        np.array([4, 2, 1, 1, 3]),
+        what="tokens_per_step(5 steps × 3 drafts)",
+        hint="count accepted drafts only up to the first rejected one; a draft after it is "
+        "built on a wrong token and is thrown away",
+    )
+    check.equal(
+        int(inference.tokens_per_step(np.array([True, False]))),
+        2,
+        what="tokens_per_step([True, False]) (one step)",
+    )
+
+
+@pytest.mark.exercise("expected_tokens_per_step")
+def test_expected_tokens_per_step_closed_form(inference):
+    # One draft: 1 + p. At the report's 85% and 90%: 1.85 and 1.9.
+    for p, expected in ((0.85, 1.85), (0.9, 1.9), (0.0, 1.0), (1.0, 2.0)):
+        check.close(
+            inference.expected_tokens_per_step(p),
+            expected,
+            rel=1e-12,
+            what=f"expected_tokens_per_step({p})",
+            hint="one drafted token: the main model's token always, the draft with probability p",
+        )
+    # Three drafts at p = 0.5: 1 + 0.5 + 0.25 + 0.125 = 1.875 (not 1 + 3 × 0.5 = 2.5)
+    check.close(
+        inference.expected_tokens_per_step(0.5, 3),
+        1.875,
+        rel=1e-12,
+        what="expected_tokens_per_step(0.5, 3)",
+        hint="the k-th draft counts only if every draft before it was accepted too: p^k",
+    )
+    check.close(
+        inference.expected_tokens_per_step(1.0, 4),
+        5.0,
+        rel=1e-12,
+        what="expected_tokens_per_step(1.0, 4)",
+        hint="with p = 1 every draft is kept: n_draft + 1 tokens",
+    )
+
+
+@pytest.mark.exercise("expected_tokens_per_step")
+def test_expected_tokens_per_step_matches_a_simulation(inference):
+    # 200,000 simulated steps of two drafts at p = 0.7, counted in a Python-free way here:
+    # the standard error of the mean is below 0.002, so 0.01 is a safe tolerance.
+    rng = np.random.default_rng(3)
+    draws = rng.random((200_000, 2)) < 0.7
+    simulated = 1 + draws[:, 0] + (draws[:, 0] & draws[:, 1])
+    check.close(
+        inference.expected_tokens_per_step(0.7, 2),
+        float(simulated.mean()),
+        rel=0.0,
+        abs_tol=0.01,
+        what="expected_tokens_per_step(0.7, 2) against 200,000 simulated steps",
+    )
+    ps = np.array([0.1, 0.5, 0.85])
+    check.arrays_close(
+        np.asarray(inference.expected_tokens_per_step(ps), dtype=float),
+        1 + ps,
+        rtol=1e-12,
+        what="expected_tokens_per_step([0.1, 0.5, 0.85])",
+        hint="work elementwise so an array of acceptance rates gives an array",
+    )
+
+
+# --- MLA ------------------------------------------------------------------------------------------
+# An independent reference written from the formulas of the DeepSeek-V2/V3 reports, one head and
+# one query position at a time; RoPE through complex numbers (adjacent dimensions (2i, 2i+1) are
+# the real and imaginary parts of one number turned by e^{i t θ^(-2i/d)}).
+
+
+def rms_norm(x, weight, eps=1e-6):
+    return weight * x / torch.sqrt((x * x).mean(dim=-1, keepdim=True) + eps)
+
+
+def rope_complex(x, theta):
+    """x: [T, d] at positions 0..T−1 → rotated [T, d]."""
+    n, d = x.shape
+    pairs = torch.view_as_complex(x.reshape(n, d // 2, 2).clone())
+    freqs = 1.0 / theta ** (torch.arange(0, d, 2, dtype=torch.float64) / d)
+    turn = torch.polar(
+        torch.ones(n, d // 2, dtype=torch.float64),
+        torch.outer(torch.arange(n, dtype=torch.float64), freqs),
+    )
+    return torch.view_as_real(pairs * turn.to(pairs.dtype)).reshape(n, d)
+
+
+def reference_mla(cfg, w, x):
+    """Output [B, T, d] and the cache (latent [B, T, r], rope key [B, T, dr]) from weights w."""
+    h, dn, dr, dv = (
+        cfg[k]
+        for k in ("num_attention_heads", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim")
+    )
+    r, theta = cfg["kv_lora_rank"], cfg["rope_theta"]
+    outputs, latents, rope_keys = [], [], []
+    for seq in x:
+        n = seq.shape[0]
+        if cfg["q_lora_rank"] is None:
+            q = seq @ w["q_proj.weight"].T
+        else:
+            q = (
+                rms_norm(seq @ w["q_a_proj.weight"].T, w["q_a_layernorm.weight"])
+                @ w["q_b_proj.weight"].T
+            )
+        down = seq @ w["kv_a_proj_with_mqa.weight"].T
+        latent = rms_norm(down[:, :r], w["kv_a_layernorm.weight"])
+        rope_key = rope_complex(down[:, r:], theta)
+        up = latent @ w["kv_b_proj.weight"].T  # [T, H (dn + dv)]
+        heads = []
+        for head in range(h):
+            qh = q[:, head * (dn + dr) : (head + 1) * (dn + dr)]
+            q_nope, q_rope = qh[:, :dn], rope_complex(qh[:, dn:], theta)
+            kv = up[:, head * (dn + dv) : (head + 1) * (dn + dv)]
+            k_nope, v = kv[:, :dn], kv[:, dn:]
+            rows = []
+            for t in range(n):  # query t sees keys 0..t
+                s = (k_nope[: t + 1] @ q_nope[t] + rope_key[: t + 1] @ q_rope[t]) / math.sqrt(
+                    dn + dr
+                )
+                rows.append(torch.softmax(s, dim=0) @ v[: t + 1])
+            heads.append(torch.stack(rows))
+        outputs.append(torch.cat(heads, dim=1) @ w["o_proj.weight"].T)
+        latents.append(latent)
+        rope_keys.append(rope_key)
+    return torch.stack(outputs), torch.stack(latents), torch.stack(rope_keys)
+
+
+def mla_config(q_lora_rank=6, **changes):
+    cfg = dict(
+        hidden_size=16,
+        num_attention_heads=3,
+        q_lora_rank=q_lora_rank,
+        kv_lora_rank=5,
+        qk_nope_head_dim=4,
+        qk_rope_head_dim=6,
+        v_head_dim=3,
+        rope_theta=100.0,  # a small base, so that positions turn visibly within a few tokens
+        max_position_embeddings=32,
+    )
+    return {**cfg, **changes}
+
+
+def mla_shapes(cfg):
+    """The state_dict of Hugging Face's DeepseekV3Attention for cfg, written out by hand."""
+    h, d = cfg["num_attention_heads"], cfg["hidden_size"]
+    qk = cfg["qk_nope_head_dim"] + cfg["qk_rope_head_dim"]
+    r, dr = cfg["kv_lora_rank"], cfg["qk_rope_head_dim"]
+    shapes = {
+        "kv_a_proj_with_mqa.weight": (r + dr, d),
+        "kv_a_layernorm.weight": (r,),
+        "kv_b_proj.weight": (h * (cfg["qk_nope_head_dim"] + cfg["v_head_dim"]), r),
+        "o_proj.weight": (d, h * cfg["v_head_dim"]),
+    }
+    if cfg["q_lora_rank"] is None:
+        shapes["q_proj.weight"] = (h * qk, d)
+    else:
+        q = cfg["q_lora_rank"]
+        shapes |= {
+            "q_a_proj.weight": (q, d),
+            "q_a_layernorm.weight": (q,),
+            "q_b_proj.weight": (h * qk, q),
+        }
+    return shapes
+
+
+def mla_weights(cfg, seed):
+    """Random float64 weights of the right shapes; norm weights away from 1 so they matter."""
+    g = torch.Generator().manual_seed(seed)
+    weights = {}
+    for key, shape in sorted(mla_shapes(cfg).items()):
+        if "layernorm" in key:
+            weights[key] = 0.5 + torch.rand(shape, generator=g, dtype=torch.float64)
+        else:
+            weights[key] = torch.randn(shape, generator=g, dtype=torch.float64) / math.sqrt(
+                shape[-1]
+            )
+    return weights
+
+
+@scenario
+def mla_state_shapes(inference, cfg):
+    """The state_dict keys and shapes of a freshly built MLA."""
+    return {key: tuple(t.shape) for key, t in inference.MLA(cfg).state_dict().items()}
+
+
+@scenario
+def mla_run(inference, cfg, weights, x):
+    """Load ``weights`` into an MLA (float64), run it both ways and return outputs and cache."""
+    layer = inference.MLA(cfg).double()
+    layer.load_state_dict(weights)
+    with torch.no_grad():
+        plain = layer(x)
+        absorbed = layer(x, absorb=True)
+        latent, rope_key = layer.kv_cache(x)
+    return {"plain": plain, "absorbed": absorbed, "latent": latent, "rope_key": rope_key}
+
+
+@scenario
+def mla_errors(inference, cfg, bad_configs, weights, long_x):
+    """The (exception type, message) of each bad use, or None when nothing was raised."""
+
+    def attempt(action):
+        try:
+            action()
+        except Exception as error:
+            return [type(error).__name__, str(error)]
+        return None
+
+    found = {name: attempt(lambda c=c: inference.MLA(c)) for name, c in bad_configs.items()}
+    found["long"] = attempt(lambda: inference.MLA(cfg).double()(long_x))
+    found["other_weights"] = attempt(lambda: inference.MLA(cfg).double().load_state_dict(weights))
+    return found
+
+
+def check_mla(inference, cfg, seed, shape, what):
+    weights = mla_weights(cfg, seed)
+    x = torch.randn(
+        *shape,
+        cfg["hidden_size"],
+        generator=torch.Generator().manual_seed(seed + 100),
+        dtype=torch.float64,
+    )
+    run = mla_run(inference, cfg, weights, x)
+    expected, latent, rope_key = reference_mla(cfg, weights, x)
+    for name, hint in (
+        (
+            "plain",
+            "decompress per head, RoPE on adjacent pairs of the rotary part, causal softmax "
+            "scaled by (qk_nope_head_dim + qk_rope_head_dim)^-1/2",
+        ),
+        (
+            "absorbed",
+            "absorb=True must give the same output: fold kv_b_proj's key rows into the "
+            "query and apply its value rows after the weighted sum of latents",
+        ),
+    ):
+        check.arrays_close(
+            run[name].numpy(),
+            expected.numpy(),
+            rtol=1e-5,  # float64 weights; RoPE angles computed in float32 are still accepted
+            atol=1e-6,
+            what=f"{what}, absorb={name == 'absorbed'}",
+            hint=hint,
+        )
+    return run, latent, rope_key
+
+
+@pytest.mark.exercise("MLA")
+def test_mla_state_dict_matches_deepseek_v3_attention(inference):
+    for q_rank in (6, None):
+        cfg = mla_config(q_rank)
+        check.equal(
+            mla_state_shapes(inference, cfg),
+            mla_shapes(cfg),
+            what=f"MLA(config with q_lora_rank={q_rank}).state_dict() keys and shapes",
+            hint="the names and shapes of Hugging Face's DeepseekV3Attention, no biases; "
+            "q_lora_rank=None uses one q_proj",
+        )
+
+
+@pytest.mark.exercise("MLA")
+def test_mla_with_query_compression(inference):
+    check_mla(inference, mla_config(6), 0, (2, 7), "MLA with q_lora_rank=6, x of shape [2, 7, 16]")
+
+
+@pytest.mark.exercise("MLA")
+def test_mla_without_query_compression(inference):
+    check_mla(
+        inference, mla_config(None), 1, (1, 9), "MLA with q_lora_rank=None, x of shape [1, 9, 16]"
+    )
+
+
+@pytest.mark.exercise("MLA")
+def test_mla_other_sizes_and_one_token(inference):
+    cfg = mla_config(
+        4,
+        hidden_size=12,
+        num_attention_heads=2,
+        kv_lora_rank=7,
+        qk_nope_head_dim=5,
+        qk_rope_head_dim=4,
+        v_head_dim=6,
+        rope_theta=10000.0,
+    )
+    check_mla(inference, cfg, 2, (3, 5), "MLA with 2 heads, kv_lora_rank=7, rope_theta=10000")
+    check_mla(inference, cfg, 3, (2, 1), "MLA on one token")
+
+
+@pytest.mark.exercise("MLA")
+def test_mla_is_causal(inference):
+    # Changing the last token must not change any earlier output (and the reference agrees).
+    cfg = mla_config(6)
+    weights = mla_weights(cfg, 4)
+    x = torch.randn(1, 6, 16, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    y = x.clone()
+    y[0, -1] += 3.0
+    first, second = mla_run(inference, cfg, weights, x), mla_run(inference, cfg, weights, y)
+    for name in ("plain", "absorbed"):
+        check.arrays_close(
+            second[name][0, :-1].numpy(),
+            first[name][0, :-1].numpy(),
+            rtol=1e-12,
+            atol=1e-13,
+            what=f"MLA outputs 0..4 after changing token 5 (absorb={name == 'absorbed'})",
+            hint="a token attends to itself and earlier tokens only: mask the future",
+        )
+
+
+@pytest.mark.exercise("MLA")
+def test_mla_cache_is_one_latent_and_one_rope_key_per_token(inference):
+    cfg = mla_config(6)
+    run, latent, rope_key = check_mla(
+        inference, cfg, 6, (2, 5), "MLA with q_lora_rank=6, x of shape [2, 5, 16]"
+    )
+    check.equal(
+        tuple(run["latent"].shape),
+        (2, 5, 5),
+        what="kv_cache(x)[0].shape",
+        hint="the latent is [B, T, kv_lora_rank]: one per token, none per head",
+    )
+    check.equal(
+        tuple(run["rope_key"].shape),
+        (2, 5, 6),
+        what="kv_cache(x)[1].shape",
+        hint="the RoPE key is [B, T, qk_rope_head_dim], shared by all heads",
+    )
+    # Bytes cached per token for this layer in float64: (5 + 6) × 8 = 88.
+    per_token = sum(t.numel() * t.element_size() for t in (run["latent"], run["rope_key"])) / 10
+    check.close(per_token, 88.0, what="bytes cached per token (float64)")
+    check.arrays_close(
+        run["latent"].numpy(),
+        latent.numpy(),
+        rtol=1e-5,
+        atol=1e-6,
+        what="kv_cache(x)[0], the normalised latent",
+        hint="the first kv_lora_rank outputs of kv_a_proj_with_mqa, through kv_a_layernorm",
+    )
+    check.arrays_close(
+        run["rope_key"].numpy(),
+        rope_key.numpy(),
+        rtol=1e-5,
+        atol=1e-6,
+        what="kv_cache(x)[1], the rotated shared key",
+        hint="the last qk_rope_head_dim outputs of kv_a_proj_with_mqa, rotated by position",
+    )
+
+
+@pytest.mark.exercise("MLA")
+def test_mla_bad_input_names_the_field(inference):
+    cfg = mla_config(6)
+    bad = {
+        "qk_rope_head_dim": mla_config(6, qk_rope_head_dim=5),
+        "kv_lora_rank": {k: v for k, v in cfg.items() if k != "kv_lora_rank"},
+        "num_attention_heads": mla_config(6, num_attention_heads=0),
+    }
+    other = mla_weights(mla_config(6, kv_lora_rank=8), 0)  # a model with a wider latent
+    long_x = torch.zeros(1, 33, 16, dtype=torch.float64)  # max_position_embeddings is 32
+    found = mla_errors(inference, cfg, bad, other, long_x)
+    expected_words = {
+        **{k: k for k in bad},
+        "long": "max_position_embeddings",
+        "other_weights": "kv_",
+    }
+    for name, word in expected_words.items():
+        got = found[name]
+        if got is None or got[0] == "NotImplementedError" or word not in got[1]:
+            check.fail(
+                f"the error for a bad {name}",
+                f"an exception whose message names {word!r}",
+                got,
+                hint="check the configuration in __init__, the sequence length in forward, and "
+                "the shapes in load_state_dict, and say which field is wrong",
+            )
