@@ -1,4 +1,4 @@
-"""Graded tests for chapter 9, "Serving cost and prices" (topic ``inference``).
+"""Graded tests for chapter 10, "Serving cost and prices" (topic ``inference``).
 
 Expected values are worked by hand in the comments, counted by torch (FLOPs, cache bytes) or
 brute-forced by listing tokens one by one; none is computed by the solution.
