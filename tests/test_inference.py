@@ -591,6 +591,7 @@ def mla_errors(inference, cfg, bad_configs, weights, long_x):
             return [type(error).__name__, str(error)]
         return None
 
+    inference.MLA(cfg)  # a good configuration first: an unfinished MLA stops here, not implemented
     found = {name: attempt(lambda c=c: inference.MLA(c)) for name, c in bad_configs.items()}
     found["long"] = attempt(lambda: inference.MLA(cfg).double()(long_x))
     found["other_weights"] = attempt(lambda: inference.MLA(cfg).double().load_state_dict(weights))
