@@ -8,7 +8,6 @@ here. Routings come from the given group-limited router (``course.parallel_refer
 
 import itertools
 import math
-import time
 
 import numpy as np
 import pytest
@@ -329,13 +328,11 @@ def test_simulate_pipeline_fewer_micro_batches_than_stages(parallel):
 
 
 @pytest.mark.exercise("simulate_pipeline")
-def test_simulate_pipeline_is_fast(parallel):
-    start = time.perf_counter()
+def test_simulate_pipeline_large_schedule(parallel):
+    # 16 stages × 256 micro-batches: about 12,000 chunks (its speed is measured in
+    # benchmarks/bench_parallel.py, not here). ZB1P with F = 1, B = 2, W = 1: 15 · (3 − 2) = 15.
     result = parallel.simulate_pipeline("zb1p", 16, 256, 1.0, 2.0, 1.0)
-    elapsed = time.perf_counter() - start
     check.close(result["bubble"], 15.0, what="ZB1P bubble, P=16, M=256", rel=1e-9)
-    check.equal(elapsed < 2.0, True, what=f"time for P=16, M=256 ({elapsed:.2f} s)",
-                hint="about 12,000 chunks: keep the work per chunk small")  # fmt: skip
 
 
 @pytest.mark.exercise("simulate_pipeline")
