@@ -15,6 +15,23 @@ from torch import nn
 from course.moe_reference import Expert
 
 
+def select_experts(
+    choice: torch.Tensor, *, n_group: int, topk_group: int, top_k: int
+) -> torch.Tensor:
+    """Group-limited top-k: the ``top_k`` best of ``choice [T, E]`` inside the ``topk_group``
+    best of ``n_group`` equal groups, a group scored by its two best entries.
+
+    Returns the chosen expert indices ``[T, top_k]`` (int64). With one group per node, "keep 4
+    groups" means "at most 4 nodes".
+    """
+    n_tokens, n_experts = choice.shape
+    grouped = choice.view(n_tokens, n_group, n_experts // n_group)
+    best_groups = grouped.topk(2, dim=-1).values.sum(dim=-1).topk(topk_group, dim=-1).indices
+    keep = torch.zeros(n_tokens, n_group, dtype=torch.bool).scatter_(1, best_groups, True)
+    allowed = grouped.masked_fill(~keep.unsqueeze(-1), float("-inf")).view(n_tokens, n_experts)
+    return allowed.topk(top_k, dim=-1).indices
+
+
 def route(
     tokens: torch.Tensor,
     weight: torch.Tensor,
@@ -34,13 +51,9 @@ def route(
     Gates and scores keep autograd; the bias never receives a gradient.
     """
     scores = torch.sigmoid(tokens @ weight.T)
-    choice = scores.detach() + bias
-    n_tokens, n_experts = choice.shape
-    grouped = choice.view(n_tokens, n_group, n_experts // n_group)
-    best_groups = grouped.topk(2, dim=-1).values.sum(dim=-1).topk(topk_group, dim=-1).indices
-    keep = torch.zeros(n_tokens, n_group, dtype=torch.bool).scatter_(1, best_groups, True)
-    allowed = grouped.masked_fill(~keep.unsqueeze(-1), float("-inf")).view(n_tokens, n_experts)
-    indices = allowed.topk(top_k, dim=-1).indices
+    indices = select_experts(
+        scores.detach() + bias, n_group=n_group, topk_group=topk_group, top_k=top_k
+    )
     chosen = scores.gather(1, indices)
     gates = routed_scaling_factor * chosen / chosen.sum(dim=-1, keepdim=True)
     return indices, gates, scores

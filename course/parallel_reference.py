@@ -11,22 +11,18 @@ scored by the sum of its two highest affinities, the ``topk_group`` best groups 
 from __future__ import annotations
 
 import numpy as np
+import torch
+
+from course.moe_layer import select_experts
 
 
 def group_limited_route(
     scores: np.ndarray, *, n_group: int, topk_group: int, top_k: int
 ) -> np.ndarray:
-    """Expert indices [T, top_k] (int64) for affinities ``scores`` [T, E]."""
-    scores = np.asarray(scores, dtype=np.float64)
-    tokens, experts = scores.shape
-    per_group = experts // n_group
-    grouped = scores.reshape(tokens, n_group, per_group)
-    group_score = np.sort(grouped, axis=2)[:, :, -2:].sum(axis=2)  # [T, n_group]
-    kept = np.argsort(-group_score, axis=1, kind="stable")[:, :topk_group]
-    mask = np.zeros((tokens, n_group), dtype=bool)
-    np.put_along_axis(mask, kept, True, axis=1)
-    masked = np.where(np.repeat(mask, per_group, axis=1), scores, -np.inf)
-    return np.argsort(-masked, axis=1, kind="stable")[:, :top_k].astype(np.int64)
+    """Expert indices [T, top_k] (int64) for affinities ``scores`` [T, E] (numpy in and out);
+    the selection is ``course.moe_layer.select_experts``."""
+    choice = torch.as_tensor(np.asarray(scores, dtype=np.float64))
+    return select_experts(choice, n_group=n_group, topk_group=topk_group, top_k=top_k).numpy()
 
 
 def v3_placement(n_experts: int = 256, n_nodes: int = 8, gpus_per_node: int = 8) -> np.ndarray:
