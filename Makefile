@@ -2,7 +2,10 @@
 #   make book    virtual environment + pinned packages + the site in _build/html
 #   make test    the instructors' suite: graded tests on solutions/, the suite's self-checks,
 #                the book build and the browser test
-#   make grade   the learners' command: tests on exercises/ and a score table
+#   make grade   the learners' command: tests on exercises/ and a score table, with a light
+#                install (requirements-grading.txt: numpy, torch, pytest, ...; no site toolchain)
+#                ARGS="news -k percent_change -x" passes topics and pytest's -k/-x on;
+#                TORCH_INDEX=https://download.pytorch.org/whl/cpu installs torch's CPU-only build
 #   make serve   serve the built site on http://127.0.0.1:8000
 #   make autograder  the Gradescope autograder bundle in dist/autograder.zip (EXTRA_TESTS=dir)
 #   make bench-grading  grade 100 generated submissions and report submissions per minute
@@ -13,7 +16,11 @@ PIP_QUIET := 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+GRADE_STAMP := $(VENV)/.installed-grading
 STAMP := $(VENV)/.installed
+# An index to install torch from first (empty: pip's usual indexes, the default).
+TORCH_INDEX ?=
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 MATHJAX := assets/mathjax/tex-chtml.js
 PORT ?= 8000
 
@@ -21,12 +28,19 @@ PORT ?= 8000
 
 setup: $(STAMP) $(MATHJAX)
 
-$(STAMP): requirements.txt pyproject.toml
-	@echo "==> Creating the virtual environment $(VENV) and installing pinned packages (requirements.txt)"
+# Two stamps: what grading needs (make grade), then the site, JupyterLab and the checks on top.
+$(GRADE_STAMP): requirements-grading.txt pyproject.toml
+	@echo "==> Creating the virtual environment $(VENV) with what grading needs (requirements-grading.txt)"
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version.split()[0]'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt $(PIP_QUIET)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . $(PIP_QUIET)
+	$(if $(TORCH_INDEX),$(PIP) --index-url $(TORCH_INDEX) "$$(grep '^torch==' requirements-grading.txt)" $(PIP_QUIET))
+	$(PIP) -r requirements-grading.txt $(PIP_QUIET)
+	$(PIP) --no-deps -e . $(PIP_QUIET)
+	@touch $(GRADE_STAMP)
+
+$(STAMP): $(GRADE_STAMP) requirements.txt
+	@echo "==> Adding the site toolchain, JupyterLab and the instructor's checks (requirements.txt)"
+	$(PIP) -r requirements.txt $(PIP_QUIET)
 	@touch $(STAMP)
 
 $(MATHJAX): package.json package-lock.json scripts/vendor_static.py | $(STAMP)
@@ -57,13 +71,13 @@ test: book
 	$(BIN)/python -m pytest --impl solutions tests checks -rs
 	@echo "==> All checks passed. Browser screenshots: _build/screenshots/"
 
-grade: $(STAMP)
-	@$(BIN)/python -m grading --impl $(or $(IMPL),exercises)
+grade: $(GRADE_STAMP)
+	@$(BIN)/python -m grading --impl $(or $(IMPL),exercises) $(ARGS)
 
-autograder: $(STAMP)
+autograder: $(GRADE_STAMP)
 	@$(BIN)/python -m grading.bundle --out dist/autograder.zip $(if $(EXTRA_TESTS),--extra-tests $(EXTRA_TESTS))
 
-bench-grading: $(STAMP)
+bench-grading: $(GRADE_STAMP)
 	$(BIN)/python benchmarks/bench_grading.py
 
 serve:
@@ -75,11 +89,18 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Re-pin both lists from fresh environments: the package's dependencies (what grading needs),
+# then its extras on top of those pins.
+LOCK_VENV := /tmp/course-lock
+FREEZE = $(LOCK_VENV)/bin/pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'
 lock:
-	@echo "==> Re-pinning requirements.txt from a fresh environment"
-	rm -rf /tmp/course-lock && $(PYTHON) -m venv /tmp/course-lock
-	/tmp/course-lock/bin/pip install --quiet -e '.[book,dev]'
-	/tmp/course-lock/bin/pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' > requirements.txt
+	@echo "==> Re-pinning requirements-grading.txt and requirements.txt from fresh environments"
+	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet -e .
+	{ sed -n '/^#/p' requirements-grading.txt; $(FREEZE); } > $(LOCK_VENV)/grading.txt
+	$(LOCK_VENV)/bin/pip install --quiet -c $(LOCK_VENV)/grading.txt -e '.[book,dev]'
+	{ sed -n '/^[#-]/p' requirements.txt; $(FREEZE) | grep -vxFf $(LOCK_VENV)/grading.txt; } > $(LOCK_VENV)/full.txt
+	mv $(LOCK_VENV)/grading.txt requirements-grading.txt && mv $(LOCK_VENV)/full.txt requirements.txt
 
 clean:
 	rm -rf _build assets/mathjax

@@ -1,21 +1,29 @@
 """Grade an implementation and print a score table: ``python -m grading [--impl X] [TOPIC ...]``.
 
-This is what ``make grade`` runs. It exits 0 whenever grading ran (whatever the score) and
-non-zero only when it could not run, for example when ``--impl`` names no folder.
+This is what ``make grade`` runs. It prints the score table, then per chapter what is left to
+do: how many exercises are not started, and for each exercise started but not passing its
+first failing message with the hint; then the next exercise to work on, in chapter order.
+It exits 0 whenever grading ran (whatever the score) and non-zero only when it could not run,
+for example when ``--impl`` names no folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import sys
 import tempfile
+from itertools import groupby
 from pathlib import Path
 
 import pytest
 
 from course.topics import TOPICS
 from grading.loader import ROOT
+
+MAX_MESSAGE_LINES = 8
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "topics", nargs="*", help="topics to grade (default: every topic with tests)"
     )
+    parser.add_argument(
+        "-k", metavar="EXPRESSION", help="only the tests matching it (as pytest -k)"
+    )
+    parser.add_argument(
+        "-x", "--exitfirst", action="store_true", help="stop at the first failing test"
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the scores as JSON")
     args = parser.parse_args(argv)
 
@@ -37,36 +51,105 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no graded tests for {', '.join(unknown)}; topics with tests: {', '.join(graded)}")
         return 2
     targets = [str(ROOT / "tests" / f"test_{t}.py") for t in args.topics] or [str(ROOT / "tests")]
+    selection = (["-k", args.k] if args.k else []) + (["-x"] if args.exitfirst else [])
+    print(f"Running the graded tests on {args.impl} ...", flush=True)
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(args.json or Path(scratch) / "scores.json")
-        options = ["--impl", args.impl, "-q", "--tb=no", "-rN", "--no-header"]
-        code = pytest.main(
-            [*targets, *options, "--rootdir", str(ROOT), "--grading-json", str(report)]
-        )
-        if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        options = ["--impl", args.impl, "-q", "--tb=short", "-rN", "--no-header"]
+        options += ["--no-score-table", "--grading-json", str(report), "--rootdir", str(ROOT)]
+        # pytest's own progress and summary would come before the table; keep them for errors.
+        pytest_output = io.StringIO()
+        with contextlib.redirect_stdout(pytest_output):
+            code = pytest.main([*targets, *selection, *options])
+        if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+            print(f"No graded test matches -k {args.k!r}." if args.k else "No graded tests.")
             return int(code)
-        print(first_failures(json.loads(report.read_text(encoding="utf-8"))))
-        return 0
+        if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            print(pytest_output.getvalue(), end="")
+            return int(code)
+        scores = json.loads(report.read_text(encoding="utf-8"))
+    print(learner_report(scores))
+    return 0
 
 
-def first_failures(scores: dict) -> str:
-    """One line per unfinished exercise: the first failing test's first message line."""
-    lines = []
-    for test in scores["tests"]:
-        name = f"{test['topic']}.{test['exercise']}"
-        if not test["passed"] and not any(line.startswith(f"  {name}:") for line in lines):
-            message = (
-                " ".join(line.strip() for line in test["message"].splitlines()[:3]) or "failed"
+def learner_report(scores: dict) -> str:
+    """The score table, then per chapter what is left to do, then the next exercise to do.
+
+    Args:
+        scores: what ``--grading-json`` writes (``grading.report.to_dict``).
+    """
+    from grading.report import ExerciseScore, TestOutcome, format_table
+
+    exercises = []
+    for entry in scores["exercises"]:
+        tests = [
+            TestOutcome(**t)
+            for t in scores["tests"]
+            if (t["topic"], t["exercise"]) == (entry["topic"], entry["exercise"])
+        ]
+        exercises.append(
+            ExerciseScore(entry["topic"], entry["exercise"], entry["max_score"], tests)
+        )
+    lines = [format_table(exercises, scores["impl"]), ""]
+    next_up = None
+    for topic, group in groupby(exercises, key=lambda e: e.topic):
+        group = [e for e in group if e.ran]
+        if not group:
+            continue
+        info = TOPICS.get(topic)
+        lines.append(f"Chapter {info.chapter}: {info.title}" if info else topic)
+        not_started = [e for e in group if _not_started(e)]
+        wrong = [e for e in group if e.passed < len(e.ran) and not _not_started(e)]
+        if not not_started and not wrong:
+            lines.append(f"  done: all {len(group)} exercises pass")
+        if not_started:
+            names = ", ".join(e.exercise for e in not_started)
+            count = f"{len(not_started)} exercise{'s' if len(not_started) != 1 else ''}"
+            lines.append(f"  not started ({count}): {names}")
+        for exercise in wrong:
+            failing = [t for t in exercise.ran if not t.passed]
+            first = next((t for t in failing if not t.not_implemented), failing[0])
+            lines.append(
+                f"  {exercise.exercise}: {len(failing)} of {len(exercise.ran)} tests fail; "
+                "the first one says:"
             )
-            lines.append(f"  {name}: {message}")
-    if not lines:
-        return "\nEvery graded test passed."
-    return (
-        "\nTo do (the first failing test of each exercise):\n"
-        + "\n".join(lines)
-        + "\n\nThe full message, with expected vs. received and a hint:\n"
-        "  .venv/bin/pytest tests/test_<topic>.py -k <exercise>"
-    )
+            lines += ["    " + line for line in _message(first.message)]
+        for exercise in group:
+            if next_up is None and exercise.passed < len(exercise.ran):
+                next_up = exercise
+    if next_up is None:
+        lines += ["", "Every graded test that ran passed."]
+    else:
+        impl = scores["impl"]
+        option = "" if impl == "exercises/" else f" --impl {impl.rstrip('/')}"
+        lines += [
+            "",
+            f"Next: {next_up.exercise}() in {impl}{next_up.topic}.py. "
+            "Its tests, with full messages:",
+            f"  .venv/bin/pytest tests/test_{next_up.topic}.py -k {next_up.exercise}{option}",
+        ]
+    return "\n".join(lines)
+
+
+def _not_started(exercise) -> bool:
+    """No test of the exercise passed, and every one failed as not implemented."""
+    return not exercise.passed and all(t.not_implemented for t in exercise.ran)
+
+
+def _message(message: str) -> list[str]:
+    """A failure message as a learner should see it: the check's own lines, or the error.
+
+    The checks fail with a few lines (call, expected, received, hint); an exception raised by
+    the learner's code comes with pytest's short traceback, of which the error line is kept.
+    """
+    lines = [line.rstrip() for line in message.strip().splitlines() if line.strip()]
+    errors = [line[1:].strip() for line in lines if line.startswith("E ")]
+    if errors:
+        where = [line.strip() for line in lines if line.lstrip().startswith(("/", "exercises"))]
+        lines = errors + ([f"(raised at {where[-1]})"] if where else [])
+    if len(lines) > MAX_MESSAGE_LINES:
+        lines = [*lines[: MAX_MESSAGE_LINES - 1], "..."]
+    return lines or ["failed"]
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 The zip holds ``setup.sh`` and ``run_autograder`` at its top level, and the parts of this tree
 that grading needs (``grading/``, ``course/``, ``tests/``, ``conftest.py``, ``pyproject.toml``,
-and ``requirements-grading.txt``: the pins of ``requirements.txt`` for the grading packages
-and what they depend on, not the site toolchain), plus the extra tests as ``extra_tests/``.
+and ``requirements-grading.txt``: the pinned packages grading needs, the same light install as
+``make grade``, not the site toolchain), plus the extra tests as ``extra_tests/``.
 It never holds ``solutions/`` or ``exercises/``.
 
 ``setup.sh`` installs Python and bubblewrap. Gradescope gives each submission a container of
@@ -19,21 +19,17 @@ in a separate worker that can only send values back, but without namespaces of i
 from __future__ import annotations
 
 import argparse
-import re
 import shlex
 import sys
 import zipfile
-from importlib import metadata
 from pathlib import Path
 
 from grading.gradescope import VISIBILITIES
 from grading.isolation import EXTRA_TESTS_DIR, TREE_PARTS
 from grading.loader import ROOT
 
-BUNDLED = TREE_PARTS
 GRADING_REQUIREMENTS = "requirements-grading.txt"
-# What grading imports (tests, checks, the course helpers they use, the grader itself).
-GRADING_PACKAGES = ("numpy", "torch", "ml-dtypes", "pyyaml", "pytest", "pytest-timeout")
+BUNDLED = (*TREE_PARTS, GRADING_REQUIREMENTS)
 SKIPPED_NAMES = ("__pycache__", ".pytest_cache")
 
 SETUP_SH = """#!/usr/bin/env bash
@@ -71,41 +67,6 @@ def bundle_files(tree: Path) -> list[Path]:
     return files
 
 
-def _normal(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def dependency_closure(names: tuple[str, ...]) -> set[str]:
-    """``names`` and every package they require, as installed here (normalised names)."""
-    seen: set[str] = set()
-    todo = [_normal(n) for n in names]
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        try:
-            requires = metadata.requires(name) or []
-        except metadata.PackageNotFoundError:
-            continue
-        for requirement in requires:
-            if "extra ==" in requirement:
-                continue
-            todo.append(_normal(re.split(r"[ ;<>=!~\[(]", requirement, maxsplit=1)[0]))
-    return seen
-
-
-def grading_requirements(requirements: str) -> str:
-    """The lines of ``requirements.txt`` that grading needs: its packages and their needs."""
-    wanted = dependency_closure(GRADING_PACKAGES)
-    lines = ["# The pins of requirements.txt that grading needs (written by grading.bundle)."]
-    for line in requirements.splitlines():
-        name = line.split("==")[0].strip()
-        if "==" in line and not line.startswith("#") and _normal(name) in wanted:
-            lines.append(line.strip())
-    return "\n".join(lines) + "\n"
-
-
 def run_autograder_script(extra_tests: bool, extra_visibility: str) -> str:
     """The ``run_autograder`` script, passing the extra tests if the bundle has them."""
     options = ""
@@ -141,8 +102,6 @@ def build_bundle(
         )
         for relative in bundle_files(tree):
             bundle.write(tree / relative, relative.as_posix())
-        requirements = (tree / "requirements.txt").read_text(encoding="utf-8")
-        _add_text(bundle, GRADING_REQUIREMENTS, grading_requirements(requirements), False)
         if extra_tests is not None:
             for file in sorted(extra_tests.rglob("*")):
                 relative = file.relative_to(extra_tests)

@@ -75,7 +75,9 @@ class Grader:
                     f"with a name from POINTS ({', '.join(module.POINTS)})"
                 )
                 continue
-            self.outcomes[item.nodeid] = TestOutcome(item.nodeid, topic, marks[0].args[0])
+            self.outcomes[item.nodeid] = TestOutcome(
+                item.nodeid, topic, marks[0].args[0], ran=False
+            )
         if errors:
             raise pytest.UsageError("graded tests without a valid exercise:\n" + "\n".join(errors))
 
@@ -126,6 +128,7 @@ class Grader:
         report = yield
         outcome = self.outcomes.get(item.nodeid)
         if outcome and call.excinfo is not None and call.excinfo.errisinstance(NotImplementedError):
+            outcome.not_implemented = True
             report.longrepr = (
                 f"not implemented yet: {outcome.exercise}() in {_impl_label(self.impl)}"
                 f"{outcome.topic}.py still raises NotImplementedError"
@@ -136,6 +139,7 @@ class Grader:
         outcome = self.outcomes.get(report.nodeid)
         if outcome is None:
             return
+        outcome.ran = True
         outcome.duration_s += report.duration
         if report.failed or report.skipped:
             outcome.passed, outcome.failed = False, True

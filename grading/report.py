@@ -1,6 +1,8 @@
 """Scores from test outcomes: per exercise, per chapter, in total; as a table and as JSON.
 
-An exercise's score is its points times the fraction of its tests that passed.
+An exercise's score is its points times the fraction of its tests that passed, among the tests
+that ran: a test that never ran (``-x`` stopped the run first) is not counted as failed, and an
+exercise none of whose tests ran is left out of the totals.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ class TestOutcome:
     failed: bool = False  # True once any phase failed or was skipped
     message: str = ""
     duration_s: float = 0.0
+    ran: bool = True  # False for a collected test that never ran (``-x`` stopped the run first)
+    not_implemented: bool = False  # it failed because the function still raises NotImplementedError
 
 
 @dataclass
@@ -34,12 +38,23 @@ class ExerciseScore:
     tests: list[TestOutcome] = field(default_factory=list)
 
     @property
+    def ran(self) -> list[TestOutcome]:
+        """The tests that ran (all of them, unless ``-x`` stopped the run)."""
+        return [t for t in self.tests if t.ran]
+
+    @property
     def passed(self) -> int:
         return sum(t.passed for t in self.tests)
 
     @property
     def points(self) -> float:
-        return self.max_points * self.passed / len(self.tests) if self.tests else 0.0
+        ran = len(self.ran)
+        return self.max_points * self.passed / ran if ran else 0.0
+
+    @property
+    def counted_max(self) -> float:
+        """The points at stake in this run: the exercise's points if any of its tests ran."""
+        return self.max_points if self.ran else 0.0
 
 
 def score(outcomes: list[TestOutcome], points: dict[str, dict[str, float]]) -> list[ExerciseScore]:
@@ -64,8 +79,10 @@ def score(outcomes: list[TestOutcome], points: dict[str, dict[str, float]]) -> l
     return [scores[key] for key in sorted(scores, key=order)]
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.4g}"
+def fmt_points(x: float) -> str:
+    """Points as a plain number with at most two decimals: ``2``, ``1.5``, ``0.67``."""
+    text = f"{x:.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 def format_table(scores: list[ExerciseScore], impl: str) -> str:
@@ -85,19 +102,23 @@ def format_table(scores: list[ExerciseScore], impl: str) -> str:
         heading = f"Chapter {info.chapter}: {info.title}" if info else topic
         lines.append(f"{heading}  [{topic}]")
         for s in group:
-            tests = f"{s.passed}/{len(s.tests)}"
-            pts = f"{_fmt(s.points)} / {_fmt(s.max_points)}"
+            tests = f"{s.passed}/{len(s.ran)}" if s.ran else "-"
+            pts = f"{fmt_points(s.points)} / {fmt_points(s.max_points)}" if s.ran else "not run"
             lines.append(f"  {s.exercise:<{width}}  {tests:>7}  {pts:>12}")
-        got, out_of = sum(s.points for s in group), sum(s.max_points for s in group)
-        lines.append(
-            f"  {'chapter total':<{width}}  {'':>7}  {_fmt(got) + ' / ' + _fmt(out_of):>12}"
-        )
+        got, out_of = sum(s.points for s in group), sum(s.counted_max for s in group)
+        chapter = f"{fmt_points(got)} / {fmt_points(out_of)}"
+        lines.append(f"  {'chapter total':<{width}}  {'':>7}  {chapter:>12}")
         total, maximum = total + got, maximum + out_of
     lines.append(rule)
     percent = 100 * total / maximum if maximum else 0.0
-    lines.append(
-        f"  {'TOTAL':<{width}}  {'':>7}  {_fmt(total) + ' / ' + _fmt(maximum):>12}  ({percent:.0f}%)"
-    )
+    overall = f"{fmt_points(total)} / {fmt_points(maximum)}"
+    lines.append(f"  {'TOTAL':<{width}}  {'':>7}  {overall:>12}  ({percent:.0f}%)")
+    not_run = sum(not t.ran for s in scores for t in s.tests)
+    if not_run:
+        lines.append(
+            f"  ({not_run} test{'s' if not_run != 1 else ''} did not run because the run stopped "
+            "early; they count neither as passed nor as failed)"
+        )
     return "\n".join(lines)
 
 
@@ -106,7 +127,7 @@ def to_dict(scores: list[ExerciseScore], impl: str) -> dict:
     return {
         "impl": impl,
         "score": sum(s.points for s in scores),
-        "max_score": sum(s.max_points for s in scores),
+        "max_score": sum(s.counted_max for s in scores),
         "exercises": [
             {
                 "topic": s.topic,
@@ -114,7 +135,8 @@ def to_dict(scores: list[ExerciseScore], impl: str) -> dict:
                 "score": s.points,
                 "max_score": s.max_points,
                 "passed": s.passed,
-                "tests": len(s.tests),
+                "tests": len(s.ran),
+                "not_run": len(s.tests) - len(s.ran),
             }
             for s in scores
         ],
