@@ -11,20 +11,21 @@ deterministic and use one torch thread). The goal: the chapter's aux-loss-free r
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import time
 from dataclasses import replace
 
+import impl
+
 from course import balance_experiment as lab
-from solutions import balance
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = impl.parser(__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats of each run")
     args = parser.parse_args()
+    balance = impl.load("balance", args.impl)
     config = lab.Config()
     jobs = [(method, config) for method in lab.METHODS]
     jobs += [("aux_loss", replace(config, aux_coef=c)) for c in (0.01, 0.1, 1.0)]
@@ -55,4 +56,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(impl.run(main))

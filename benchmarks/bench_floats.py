@@ -7,14 +7,13 @@ and the ratio (goal: encoding within 20× of numpy's ``astype(np.float16)``).
 
 from __future__ import annotations
 
-import argparse
 import timeit
 from collections.abc import Callable
 
+import impl
 import numpy as np
 
 from course.formats import FP16
-from solutions import floats
 
 
 def best_seconds(run: Callable[[], object], repeat: int) -> float:
@@ -23,10 +22,11 @@ def best_seconds(run: Callable[[], object], repeat: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = impl.parser(__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10**7, help="values per run")
     parser.add_argument("--repeat", type=int, default=5, help="runs; the best is reported")
     args = parser.parse_args()
+    floats = impl.load("floats", args.impl)
 
     rng = np.random.default_rng(0)
     x64 = rng.standard_normal(args.n)  # weights-like values, float64
@@ -56,4 +56,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(impl.run(main))

@@ -12,11 +12,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import impl
 import ml_dtypes
 import numpy as np
 import torch
-
-from solutions import fp8
 
 N = 10**7
 REPEATS = 5
@@ -36,6 +35,8 @@ def best_seconds(run: Callable[[], object], repeats: int = REPEATS) -> float:
 
 
 def main() -> None:
+    args = impl.parser(__doc__.splitlines()[0]).parse_args()
+    fp8 = impl.load("fp8", args.impl)
     x = np.random.default_rng(0).standard_normal(N).astype(np.float32)
     x_torch = torch.from_numpy(x)
     assert np.array_equal(
@@ -57,10 +58,10 @@ def main() -> None:
         print(f"{name:<34}{1e3 * s:>11.1f}{N / s / 1e6:>12.0f}{s / reference:>9.1f}")
     ratio = seconds['fp8.encode(x, "e4m3")'] / reference
     print(f"goal: within {ENCODE_GOAL:.0f}× of torch: {'met' if ratio < ENCODE_GOAL else 'MISSED'}")
-    gemm()
+    gemm(fp8)
 
 
-def gemm() -> None:
+def gemm(fp8) -> None:
     """fp8_matmul of two GEMM_SIDE-square matrices, exact and with a 14-bit accumulator."""
     rng = np.random.default_rng(1)
     a = rng.standard_normal((GEMM_SIDE, GEMM_SIDE)).astype(np.float32)
@@ -86,4 +87,4 @@ def gemm() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(impl.run(main))

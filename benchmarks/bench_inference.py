@@ -12,16 +12,15 @@ which pays only when decoding reads a long cache); both under 2 s at T = 512 on 
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from collections.abc import Callable
 
+import impl
 import torch
 import torch.nn.functional as F
 
 from course.params_reference import deepseek_v3_config
-from solutions.inference import MLA
 
 REPEATS = 5
 
@@ -37,10 +36,11 @@ def median_seconds(run: Callable[[], object], repeats: int = REPEATS) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = impl.parser(__doc__.splitlines()[0])
     parser.add_argument("--heads", type=int, default=16)
     parser.add_argument("--tokens", type=int, default=512)
     args = parser.parse_args()
+    MLA = impl.load("inference", args.impl).MLA
     v3 = deepseek_v3_config()
     keys = ("hidden_size", "q_lora_rank", "kv_lora_rank", "qk_nope_head_dim")
     keys += ("qk_rope_head_dim", "v_head_dim")
@@ -71,4 +71,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(impl.run(main))

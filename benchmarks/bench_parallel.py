@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import time
 
-from solutions import parallel
+import impl
 
 STAGES, MICRO_BATCHES, REPEATS = 16, 256, 3
 
 
 def main() -> None:
+    args = impl.parser(__doc__.splitlines()[0]).parse_args()
+    parallel = impl.load("parallel", args.impl)
     for schedule in ("1f1b", "zb1p"):
         times = []
         for _ in range(REPEATS):
@@ -27,4 +29,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(impl.run(main))

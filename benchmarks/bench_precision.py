@@ -10,10 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import impl
 import ml_dtypes
 import numpy as np
-
-from solutions import precision
 
 K, N_VECTORS, BITS, N_C, REPEATS = 16_384, 256, 14, 128, 3
 
@@ -35,6 +34,8 @@ def best_seconds(run: Callable[[], np.ndarray]) -> tuple[float, np.ndarray]:
 
 
 def main() -> None:
+    args = impl.parser(__doc__.splitlines()[0]).parse_args()
+    precision = impl.load("precision", args.impl)
     terms = fp8_products(np.random.default_rng(0))
     exact = terms.sum(axis=-1)
     cases = {
@@ -55,4 +56,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(impl.run(main))
