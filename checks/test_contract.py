@@ -1,6 +1,7 @@
 """The grading contract, checked on the course itself (see DESIGN.md, "The grading contract").
 
 - exercises/ and solutions/ expose the same public names, signatures and docstrings;
+- a docstring is a contract (takes, returns, guarantees), not numbered steps of an algorithm;
 - every public function of a topic is an exercise with points and at least one test;
 - every graded test fails on the untouched stubs, for the right reason, and passes on solutions/.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import re
 from types import ModuleType
 
 import pytest
@@ -60,6 +62,20 @@ def test_exercises_and_solutions_share_one_api(topic):
         assert stubs[name][0] == answers[name][0], f"{topic}.{name}: signatures differ"
         assert stubs[name][1] == answers[name][1], f"{topic}.{name}: docstrings differ"
         assert answers[name][1], f"{topic}.{name} has no docstring"
+
+
+# A numbered step ("1. ...", "2) ...") or a "Steps:" heading at the start of a docstring line.
+STEPS = re.compile(r"^\s*(\d+[.)]\s|Steps?:)", re.MULTILINE)
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_docstrings_state_contracts_not_steps(topic):
+    api = public_api(load_topic(ROOT / "solutions", topic))
+    stepwise = sorted(name for name, (_, doc) in api.items() if STEPS.search(doc))
+    assert not stepwise, (
+        f"{topic}: {stepwise}: say what the function takes, returns and guarantees; move the "
+        "steps into the chapter's exercise text or its Hints dropdown"
+    )
 
 
 @pytest.mark.parametrize("topic", TOPICS)

@@ -102,19 +102,20 @@ def train_moe(
 ) -> dict[str, np.ndarray | float]:
     """Train one MoE layer on the chapter's task, balancing its load with ``method``.
 
-    The loop, for ``config.steps`` steps: draw a batch of ``config.tokens_per_step`` tokens
-    from the task (``course.balance_experiment.make_task(config).sample(T, generator)``, one
-    ``torch.Generator`` seeded with ``config.seed + 2`` for all batches), run the layer, take
-    the task loss (the mean squared error of its output against the targets), add the
-    balancing term of ``method``, take one Adam step (learning rate ``config.learning_rate``)
-    on the layer's parameters, then count each expert's tokens in the batch.
+    The layer takes ``config.steps`` Adam steps (learning rate ``config.learning_rate``, on its
+    parameters), one per batch of ``config.tokens_per_step`` tokens; the batches are
+    ``course.balance_experiment.make_task(config).sample(T, generator)`` with one
+    ``torch.Generator`` seeded with ``config.seed + 2`` for all of them. A batch's task loss is
+    the mean squared error of the layer's output against its targets; what each step minimises
+    and what it changes depend on ``method``:
 
     - ``"none"``: the task loss alone.
     - ``"aux_loss"``: the task loss plus ``config.aux_coef × switch_loss(P, chosen)``, with
-      P the layer's scores normalised per token (each row divided by its sum); the gradient
-      flows into the router through P.
-    - ``"bias"``: the task loss alone; after each step the layer's ``gate_bias`` becomes
-      ``bias_update(gate_bias, load, config.bias_step)`` (it moves selection only).
+      P the layer's scores normalised per token (each row divided by its sum), so that the
+      gradient reaches the router through P.
+    - ``"bias"``: the task loss alone; after each step the layer's ``gate_bias`` is
+      ``bias_update(gate_bias, load, config.bias_step)`` of that batch's load (it moves
+      selection only).
 
     Args:
         method: ``"none"``, ``"aux_loss"`` or ``"bias"``.

@@ -179,20 +179,18 @@ def fp8_matmul(
 ) -> np.ndarray:
     """A GEMM with FP8 inputs as DeepSeek-V3 runs it: fine-grained scales and FP32 promotion.
 
-    1. ``a`` is quantized to ``fmt`` with one scale per row per 1 × ``tile`` slice along K,
-       ``b`` with one scale per ``tile`` × ``tile`` block (K rows × N columns); a scale is the
-       group's amax / (largest value of ``fmt``: 448 for E4M3, 57,344 for E5M2), 1.0 for an
-       all-zero group, and each element is divided by its scale in float32 and encoded
-       (round to nearest even, saturating). The last tile along K and the last block column
-       may be shorter when K or N is not a multiple of ``tile``.
-    2. Along K, the products of the FP8 values (unscaled) are summed in chunks of
-       ``promote_every`` consecutive k (the last chunk may be shorter). Each chunk has its own
-       accumulator, starting at 0, that keeps ``accumulator_bits`` significant bits: after
-       every addition the running sum is *truncated* (rounded towards zero), as the report
-       describes the tensor cores. ``None`` means an exact accumulator.
-    3. Each chunk's sum is multiplied by its activation scale a_scale[i, tile] and its weight
-       scale b_scale[tile, block column], rounded to float32 and added into a float32 total
-       (round to nearest even).
+    Quantization: ``a`` has one scale per row per 1 × ``tile`` slice along K, ``b`` one per
+    ``tile`` × ``tile`` block (K rows × N columns); the last tile along K and the last block
+    column may be shorter. A scale is its group's amax over the largest value of ``fmt`` (448
+    for E4M3, 57,344 for E5M2), 1.0 for an all-zero group, and the FP8 value of an element is
+    its float32 quotient by its scale, encoded with round to nearest even and saturation.
+
+    Result: ``c[i, j]`` is a float32 sum, in order along K, of one term per chunk of
+    ``promote_every`` consecutive k (the last may be shorter). A chunk's term is the sum of its
+    products of the FP8 values of ``a[i, k]`` and ``b[k, j]``, accumulated from 0 keeping
+    ``accumulator_bits`` significant bits (truncated towards zero after every addition, as the
+    report describes the tensor cores; ``None``: exact), times the chunk's activation scale and
+    weight scale, rounded to float32. Each float32 addition rounds to nearest even.
 
     A chunk must lie inside one tile, so that one activation scale and one weight scale apply
     to all of its products: ``promote_every`` must divide ``tile`` (DeepSeek-V3 uses 128 for

@@ -73,14 +73,13 @@ def deepseek_v3_route(
 ) -> tuple[Array, Array]:
     """DeepSeek-V3's router: sigmoid affinities, selection bias, group-limited top-k.
 
-    1. ``scores = sigmoid(hidden @ weight.T)``, shape ``[T, E]``.
-    2. ``choice = scores + bias``: the bias steers *selection only*.
-    3. The E experts form ``n_group`` contiguous groups of ``E // n_group``; a group's score
-       is the sum of its two highest ``choice`` values; only the ``topk_group`` best groups
-       stay, and experts of the other groups are excluded.
-    4. The ``top_k`` experts with the highest ``choice`` among the kept groups are chosen.
-    5. Gate weights are the *unbiased* ``scores`` of the chosen experts, divided by their sum,
-       times ``routed_scaling_factor``.
+    With the affinities ``scores = sigmoid(hidden @ weight.T)`` ``[T, E]`` and the selection
+    scores ``choice = scores + bias``, each token gets the ``top_k`` experts with the highest
+    ``choice`` among the experts of its ``topk_group`` best groups. The E experts form
+    ``n_group`` contiguous groups of ``E // n_group``, and a group's score is the sum of its two
+    highest ``choice`` values. The bias steers selection only: the gate weights are the
+    *unbiased* ``scores`` of the chosen experts, in proportion, scaled to sum to
+    ``routed_scaling_factor``.
 
     Args:
         hidden: token vectors, shape ``[T, d]``.
