@@ -312,6 +312,7 @@ def test_grade_command_on_a_half_done_topic_with_k(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
+    assert out.startswith("Score of "), "the score table comes first"
     assert "training_cost" not in out and "implied" not in out, (
         "deselected exercises are neither shown nor scored"
     )

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     targets = [str(ROOT / "tests" / f"test_{t}.py") for t in args.topics] or [str(ROOT / "tests")]
     selection = (["-k", args.k] if args.k else []) + (["-x"] if args.exitfirst else [])
-    print(f"Running the graded tests on {args.impl} ...", flush=True)
+    print(f"Running the graded tests on {args.impl} ...", file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(args.json or Path(scratch) / "scores.json")
         options = ["--impl", args.impl, "-q", "--tb=short", "-rN", "--no-header"]
