@@ -18,13 +18,39 @@ PALETTE = {
 }
 
 
+# Figures are drawn at 100 px per inch of figure width and stored at twice that resolution, so they
+# stay sharp on high-density screens and when the browser scales them to the text column.
+FIGURE_DPI = 100
+
+
+def _store_figures_at_double_resolution() -> None:
+    """In a Jupyter kernel, store each figure as a 2x PNG whose display size is half its pixels.
+
+    IPython's "retina" format does this: the PNG carries ``width`` and ``height`` metadata at half
+    its pixel size, which the book copies into the ``<img>`` tag. Outside a kernel (a script, the
+    tests) nothing changes.
+    """
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.config import InlineBackend
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "kernel"):
+        return
+    # Setting the trait updates the display formatters now and keeps "retina" when the inline
+    # backend is (re)configured later by the first pyplot figure.
+    InlineBackend.instance(parent=shell).figure_formats = {"retina"}
+
+
 def use() -> None:
     """Apply the course's matplotlib settings (call once at the top of a chapter)."""
+    _store_figures_at_double_resolution()
     mpl.rcParams.update(
         {
             "figure.figsize": (8, 4.5),
-            "figure.dpi": 100,
-            "savefig.dpi": 110,
+            "figure.dpi": FIGURE_DPI,
+            "savefig.dpi": 2 * FIGURE_DPI,
             "savefig.bbox": "tight",
             "font.size": 11,
             "axes.titlesize": 12,
