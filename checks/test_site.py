@@ -54,7 +54,7 @@ PAGE_BUDGET_BYTES = 2_000_000  # one page's HTML and images, without the shared 
 SHARPNESS = 1.5  # a figure's PNG has at least this many pixels per displayed CSS pixel
 SMALLEST_TEXT_PX = 10.5  # "about 11 px": the smallest figure text on screen at desktop width
 PRINTED_CHAPTER = "book/news"
-PRINTED_PAGES = (4, 40)  # the printed chapter's page count, A4: at least, at most
+PRINTED_PAGES = (8, 24)  # A4 pages of the printed chapter (14 when written): at least, at most
 
 pytestmark = pytest.mark.skipif(
     not (HTML / "index.html").exists(), reason="no built site in _build/html: run 'make book' first"
@@ -269,7 +269,7 @@ def serious_accessibility_violations(page) -> list[str]:
 
 @pytest.mark.parametrize("width", list(VIEWPORTS))
 @pytest.mark.parametrize("page_name", PAGES)
-def test_page_in_browser(browser, site, page_name, width):
+def test_page_in_browser(browser, site, desktop_layout, page_name, width):
     context, page, problems = open_offline(browser, f"{site}/{page_name}.html", VIEWPORTS[width])
     try:
         if page.locator(".math").count():
@@ -283,6 +283,8 @@ def test_page_in_browser(browser, site, page_name, width):
         overflow = page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
+        if width == "desktop" and page_name in CHAPTERS:  # for the layout tests further down
+            desktop_layout.measured[page_name] = layout_of(page)
         audit = AXE.exists() and (width == "desktop" or page_name in AXE_AT_PHONE)
         accessibility = serious_accessibility_violations(page) if audit else []
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -470,43 +472,53 @@ def test_a_wide_table_scrolls_sideways_on_a_phone(browser, site):
     assert not problems, "; ".join(problems)
 
 
+LAYOUT_JS = """() => {
+    const article = document.querySelector('article');
+    const shown = e => e.getClientRects().length > 0;
+    const figures = Array.from(
+        article.querySelectorAll('.cell_output img, figure img')).filter(shown)
+        .map(i => ({src: i.src, natural: i.naturalWidth, shown: i.clientWidth}));
+    const wide = Array.from(article.querySelectorAll(
+        'pre, .cell_output .output, .cell_output .text_html'))
+        .filter(e => shown(e) && e.scrollWidth > e.clientWidth + 1)
+        .map(e => `${e.className || e.tagName}: ${e.scrollWidth}px in `
+                  + `${e.clientWidth}px: ${e.innerText.split('\\n')[0].slice(0, 60)}`);
+    const headings = Array.from(article.querySelectorAll('h2, h3')).map(h => {
+        const style = getComputedStyle(h);
+        return [h.tagName, parseFloat(style.fontWeight), parseFloat(style.fontSize),
+                h.innerText.slice(0, 40)];
+    });
+    return {figures, wide, headings};
+}"""
+
+
+def layout_of(page) -> dict:
+    """On an open chapter: its figures, its code and output blocks wider than their column, and
+    its headings' weights and sizes."""
+    return page.evaluate(LAYOUT_JS)
+
+
 @pytest.fixture(scope="module")
 def desktop_layout(browser, site):
-    """A function of a chapter: at 1280 px, its figures, its code and output blocks wider than
-    their column, and its headings' weights and sizes (each chapter measured once)."""
+    """A function of a chapter: ``layout_of`` it at 1280 px. Each chapter is measured once: by
+    ``test_page_in_browser`` when it has run (it keeps its measurements in ``.measured``),
+    otherwise here."""
     measured: dict[str, dict] = {}
 
     def measure(page_name: str) -> dict:
-        if page_name in measured:
-            return measured[page_name]
-        context, page, _ = open_offline(browser, f"{site}/{page_name}.html", VIEWPORTS["desktop"])
-        try:
-            page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-            page.wait_for_function("Array.from(document.images).every(i => i.complete)")
-            measured[page_name] = page.evaluate(
-                """() => {
-                    const article = document.querySelector('article');
-                    const shown = e => e.getClientRects().length > 0;
-                    const figures = Array.from(
-                        article.querySelectorAll('.cell_output img, figure img')).filter(shown)
-                        .map(i => ({src: i.src, natural: i.naturalWidth, shown: i.clientWidth}));
-                    const wide = Array.from(article.querySelectorAll(
-                        'pre, .cell_output .output, .cell_output .text_html'))
-                        .filter(e => shown(e) && e.scrollWidth > e.clientWidth + 1)
-                        .map(e => `${e.className || e.tagName}: ${e.scrollWidth}px in `
-                                  + `${e.clientWidth}px: ${e.innerText.split('\\n')[0].slice(0, 60)}`);
-                    const headings = Array.from(article.querySelectorAll('h2, h3')).map(h => {
-                        const style = getComputedStyle(h);
-                        return [h.tagName, parseFloat(style.fontWeight), parseFloat(style.fontSize),
-                                h.innerText.slice(0, 40)];
-                    });
-                    return {figures, wide, headings};
-                }"""
+        if page_name not in measured:
+            context, page, _ = open_offline(
+                browser, f"{site}/{page_name}.html", VIEWPORTS["desktop"]
             )
-        finally:
-            context.close()
+            try:
+                page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+                page.wait_for_function("Array.from(document.images).every(i => i.complete)")
+                measured[page_name] = layout_of(page)
+            finally:
+                context.close()
         return measured[page_name]
 
+    measure.measured = measured  # type: ignore[attr-defined]
     return measure
 
 
