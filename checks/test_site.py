@@ -15,8 +15,9 @@ claims and verdicts become cards on a phone and other wide tables scroll sideway
 is stored at 1.5 times its displayed width or more and its smallest text is about 11 px on screen
 or more at desktop width; no code or output block of a chapter is wider than its column at
 1280 px; headings never get heavier from h2 to h3; every header button shows keyboard focus;
-a page has one search control; and a chapter prints to PDF without navigation or toggles, with
-its solutions open and no code line cut off.
+a page has one search control; a chapter prints to PDF without navigation or toggles, with
+its solutions open and no code line cut off; and the notebook offered by a chapter's download
+menu has its outputs and no MyST syntax that plain Jupyter would show raw.
 """
 
 from __future__ import annotations
@@ -651,4 +652,39 @@ def test_a_chapter_prints_cleanly(browser, site):
     assert not state["clipped"], f"code lines cut off in print: {state['clipped'][:5]}"
     low, high = PRINTED_PAGES
     assert low <= pages <= high, f"{PRINTED_CHAPTER} prints on {pages} pages, not {low}-{high}"
+    assert not problems, "; ".join(problems)
+
+
+MYST_LEFTOVERS = re.compile(
+    r"\{(?:glue|cite|doc|ref|term|numref)(?::[a-z]+)?\}`|^(?::::|```)\{", re.M
+)
+
+
+def test_download_menu_gives_a_notebook_that_reads_in_plain_jupyter(browser, site):
+    """The chapter's download menu offers its notebook, and that notebook shows in plain Jupyter
+    as on the site: outputs included, no MyST roles or directives left as raw text."""
+    import nbformat
+
+    context, page, problems = open_offline(browser, f"{site}/book/news.html", VIEWPORTS["desktop"])
+    try:
+        page.locator(".dropdown-download-buttons > button").click()
+        link = page.locator(".dropdown-download-buttons a[href$='.ipynb']")
+        link.wait_for(state="visible")
+        url = link.evaluate("a => a.href")
+        response = page.request.get(url)
+        assert response.ok, f"{url}: HTTP {response.status}"
+        notebook = nbformat.reads(response.text(), as_version=4)
+    finally:
+        context.close()
+    nbformat.validate(notebook)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code, "the downloaded notebook has no code cells"
+    assert any(cell.get("outputs") for cell in code), "the downloaded notebook has no outputs"
+    raw = [
+        match.group(0)
+        for cell in notebook.cells
+        if cell.cell_type == "markdown"
+        for match in MYST_LEFTOVERS.finditer(cell.source)
+    ]
+    assert not raw, f"MyST syntax that plain Jupyter shows raw: {sorted(set(raw))[:8]}"
     assert not problems, "; ".join(problems)
