@@ -31,7 +31,8 @@ TOPICS: dict[str, Topic] = {
         Topic("parallel", 8, "Moving tokens: parallelism and the H800's links"),
         Topic("cost", 9, "Training-cost arithmetic"),
         Topic("inference", 10, "Serving cost and prices"),
-        Topic("verdicts", 11, "Back to the news: verdicts"),
+        Topic("rl", 11, "R1: reasoning from reinforcement learning, and its bill"),
+        Topic("verdicts", 12, "Back to the news: verdicts"),
     )
 }
 

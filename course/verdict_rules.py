@@ -552,6 +552,52 @@ def _r1_release() -> RuleInputs:
     return RuleInputs("r1-release", "primary", "DeepSeek's release", stated)
 
 
+def r1_rl_bill() -> dict[str, float]:
+    """R1's reported training stages on top of V3-Base, recomputed from the reported runs.
+
+    Returns:
+        ``gpu_hours`` (R1-Zero's run, the SFT data and R1's stages, H800 GPU-hours), ``usd`` (at
+        V3's assumed price per GPU-hour), ``v3_usd`` (V3's Table 1) and ``share`` (R1's stages
+        as a share of the two together).
+    """
+    hours = (
+        value("r1_zero_gpus") * value("r1_zero_hours")
+        + value("r1_sft_data_gpu_hours")
+        + value("r1_gpus") * value("r1_hours")
+    )
+    usd = hours * value("v3_price_per_gpu_hour")
+    v3 = table1_cost()
+    return {"gpu_hours": hours, "usd": usd, "v3_usd": v3, "share": usd / (usd + v3)}
+
+
+def _r1_cost_undisclosed() -> RuleInputs:
+    published = dt.date.fromisoformat(str(fact("r1_cost_published").value))
+    released = dt.date.fromisoformat(str(fact("r1_release_date").value))
+    months = (published.year - released.year) * 12 + published.month - released.month
+    # The article appeared in the week after R1's release (its own words: "released last
+    # week"), so any date in the weeks after the release stands for it; a month is generous.
+    article_by = released + dt.timedelta(days=31)
+    bill = r1_rl_bill()
+    stated = Reading(
+        "a published figure for R1's training cost when the article appeared",
+        "none published",
+        f"none until {published:%d %b %Y}, {months} months after R1's release; then "
+        f"≈${value('r1_rl_cost_reported') / 1e3:,.0f}K for the RL stages (as reported; "
+        f"{bill['gpu_hours'] / 1e3:,.0f}K GPU-hours recomputed)",
+        published > article_by,
+        "first published after the article's date",
+    )
+    return RuleInputs(
+        "r1-cost-undisclosed",
+        "primary",
+        "DeepSeek's R1 report of January 2025 (no cost figure) and the Nature paper of "
+        "September 2025 (the first one), as reported",
+        stated,
+        judgment="the sentence describes January 2025; the RL stages' cost published later does "
+        "not make it wrong then, and the research behind V3 and R1 is still unpublished",
+    )
+
+
 _INPUTS = {
     "training-cost": _training_cost,
     "rivals-cost": _rivals_cost,
@@ -563,6 +609,7 @@ _INPUTS = {
     "serving-price": _serving_price,
     "nvidia-drop": _nvidia_drop,
     "r1-release": _r1_release,
+    "r1-cost-undisclosed": _r1_cost_undisclosed,
 }
 
 

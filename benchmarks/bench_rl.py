@@ -1,0 +1,38 @@
+"""Time the GRPO runs of chapter 11: ``python benchmarks/bench_rl.py``.
+
+Runs ``rl.train_grpo`` with the chapter's demonstration configuration and with the graded
+test's smaller one, on one thread, and prints the time and the greedy accuracy before and after.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from course import rl_task as task
+from solutions import rl
+
+RUNS = {
+    "chapter demonstration": (task.Config(), 60.0),
+    "graded run": (
+        replace(task.Config(), max_operand=4, steps=100, prompts_per_step=32, learning_rate=5e-3),
+        5.0,
+    ),
+}
+
+
+def main() -> None:
+    for name, (config, goal) in RUNS.items():
+        start = time.perf_counter()
+        report = rl.train_grpo(config)
+        seconds = time.perf_counter() - start
+        before, after = report["eval_before"]["accuracy"], report["eval_after"]["accuracy"]
+        print(
+            f"{name}: {config.steps} steps × {config.prompts_per_step} prompts × "
+            f"{config.group_size}: {seconds:.1f} s (goal: under {goal:g} s); "
+            f"greedy accuracy {before:.2f} -> {after:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
