@@ -63,10 +63,14 @@ def output_lines(notebook: dict) -> list[tuple[int, str]]:
     """(cell index, line) for every printed line of an executed notebook (JSON as a dict).
 
     Stream output and ``text/plain`` results count; a result that also has an image, HTML or
-    Markdown form is shown in that form, so its plain text is not checked.
+    Markdown form is shown in that form, so its plain text is not checked; nor are the outputs
+    of cells tagged ``remove-cell`` or ``remove-output``, which the page does not show.
     """
     out: list[tuple[int, str]] = []
     for index, cell in enumerate(notebook.get("cells", [])):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "remove-cell" in tags or "remove-output" in tags:
+            continue  # not shown on the page
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream":
                 text = output.get("text", "")
@@ -129,6 +133,10 @@ def test_the_scanners_themselves():
     notebook = {
         "cells": [
             {"outputs": [{"output_type": "stream", "text": ["ok\n", "w" * 71 + "\n"]}]},
+            {
+                "metadata": {"tags": ["remove-cell"]},
+                "outputs": [{"output_type": "stream", "text": "h" * 90}],
+            },
             {
                 "outputs": [
                     {"output_type": "execute_result", "data": {"text/plain": "v" * 80}},
