@@ -5,6 +5,7 @@ them. The styles are ``course/bibstyle.py``; the last test reads the built site 
 
 from __future__ import annotations
 
+import html
 import re
 from collections import Counter
 from pathlib import Path
@@ -18,6 +19,8 @@ from course import bibstyle
 ROOT = Path(__file__).resolve().parents[1]
 BIB = ROOT / "book" / "references.bib"
 SITE = ROOT / "_build" / "html" / "book"
+LABEL = r'class="label"><span class="fn-bracket">\[</span>(.*?)<span'
+LINK = r'href="bibliography\.html#[^"]+"[^>]*>([^<]*)</a>'
 
 
 @pytest.fixture(scope="module")
@@ -64,12 +67,10 @@ def test_bibliography_is_alphabetical(formatted):
 def test_built_site_tells_the_v3_sources_apart(formatted):
     """The bibliography's labels are the author–year labels, and the text cites by them."""
     page = (SITE / "bibliography.html").read_text(encoding="utf-8")
-    shown = re.findall(r'class="label"><span class="fn-bracket">\[</span>(.*?)<span', page)
+    shown = [html.unescape(label) for label in re.findall(LABEL, page)]
     assert sorted(shown) == sorted(entry.label for entry in formatted.values())
     cited = set()
-    for html in SITE.glob("*.html"):
-        cited.update(
-            re.findall(r'href="bibliography\.html#[^"]+"[^>]*>([^<]*)</a>', html.read_text())
-        )
+    for chapter in SITE.glob("*.html"):
+        cited.update(html.unescape(text) for text in re.findall(LINK, chapter.read_text()))
     report, repo = formatted["deepseekv3"].label, formatted["deepseekv3repo"].label
     assert report in cited and repo in cited, sorted(cited)

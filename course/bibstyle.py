@@ -18,6 +18,7 @@ names them):
 
 from __future__ import annotations
 
+import dataclasses
 import string
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -136,8 +137,11 @@ class _TextualReferenceStyle(BasicLabelTextualReferenceStyle):
 class AuthorYearReferenceStyle(GroupReferenceStyle):
     """``{cite:p}`` → "[Author, Year]" (the bibliography's label); ``{cite:t}`` → "Author [Year]"."""
 
+    #: Person style (the templates read it from the group style).
+    person: PersonStyle = dataclasses.field(default_factory=PersonStyle)
+
     def __post_init__(self):
-        person = PersonStyle()
+        person = self.person
         self.styles.extend(
             [
                 BasicLabelParentheticalReferenceStyle(),
