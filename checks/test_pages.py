@@ -8,7 +8,9 @@ column holds about 70 characters of code at desktop width, so:
   wrap the code, then shorten what ruff leaves long: strings and comments);
 - every line a cell prints (stream output and plain-text results) in the executed notebooks of
   the last build, ``_build/jupyter_execute/book/*.ipynb``, is at most ``WIDTH`` characters.
-  These are checked only when a build is there.
+  These are checked only when a build is there; so are the printed lines of the built HTML
+  pages, ``_build/html/book/*.html``, since a build that takes a page from the execution cache
+  can leave its executed notebook without outputs.
 
 The cells' metadata (figure captions, alt text, tags) is not code and is not checked. Reads files
 only: a second or two.
@@ -16,6 +18,7 @@ only: a second or two.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -88,6 +91,22 @@ def output_lines(notebook: dict) -> list[tuple[int, str]]:
     return out
 
 
+OUTPUT_PRE = re.compile(
+    r'<div class="output (?:stream|text_plain)[^"]*"><div class="highlight"><pre>(.*?)</pre>',
+    re.DOTALL,
+)
+
+
+def html_output_lines(page: str) -> list[tuple[int, str]]:
+    """(output number, line) for every printed line a built HTML page shows (stream and plain
+    text outputs of its cells)."""
+    out: list[tuple[int, str]] = []
+    for index, block in enumerate(OUTPUT_PRE.findall(page)):
+        text = html.unescape(re.sub(r"<[^>]+>", "", block))
+        out.extend((index, line) for line in text.splitlines())
+    return out
+
+
 def too_long(lines: list[tuple[int, str]]) -> list[str]:
     return [
         f"{where}: {len(line)} chars: {line.strip()[:60]}"
@@ -98,6 +117,8 @@ def too_long(lines: list[tuple[int, str]]) -> list[str]:
 
 PAGES = sorted(p for p in BOOK.glob("*.md") if "kernelspec:" in p.read_text(encoding="utf-8"))
 BUILT = sorted(EXECUTED.glob("*.ipynb")) if EXECUTED.exists() else []
+SITE = ROOT / "_build" / "html" / "book"
+HTML_PAGES = sorted(SITE.glob("*.html")) if SITE.exists() else []
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
@@ -115,6 +136,18 @@ def test_printed_lines_fit(notebook):
     long = too_long(output_lines(json.loads(notebook.read_text(encoding="utf-8"))))
     assert not long, (
         f"{notebook.name}: printed lines over {WIDTH} characters (cell index: length: start):\n"
+        + "\n".join(long)
+    )
+
+
+@pytest.mark.skipif(not HTML_PAGES, reason="no built site: build the book first")
+@pytest.mark.parametrize("page", HTML_PAGES, ids=[p.name for p in HTML_PAGES])
+def test_shown_output_fits(page):
+    """The same on the built pages (a build that takes a page from the execution cache may
+    write its executed notebook without outputs)."""
+    long = too_long(html_output_lines(page.read_text(encoding="utf-8")))
+    assert not long, (
+        f"{page.name}: printed lines over {WIDTH} characters (output number: length: start):\n"
         + "\n".join(long)
     )
 
@@ -149,3 +182,9 @@ def test_the_scanners_themselves():
         ]
     }
     assert [len(line) for _, line in output_lines(notebook)] == [2, 71, 80]
+    page = (
+        '<div class="output stream highlight-myst-ansi notranslate"><div class="highlight">'
+        "<pre><span></span>a &lt; b\n" + "x" * 71 + "\n</pre></div>"
+        '<div class="highlight"><pre>' + "c" * 90 + "</pre></div>"
+    )
+    assert [len(line) for _, line in html_output_lines(page)] == [5, 71]
