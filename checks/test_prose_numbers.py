@@ -144,3 +144,91 @@ def test_no_typed_number_in_bold(page):
 )
 def test_the_scanner_itself(source, bad):
     assert bool(bold_number_violations(source)) is bad, source
+
+
+# One way of writing numbers: course.style.fmt for values glued as text, course.style.
+# prose_number for what a glue role's format spec gives (applied by the build to every glued
+# number, with the "$" before it and the unit after it moved inside; course/sphinx_ext.py).
+
+MINUS = "\u2212"
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "expected"),
+    [
+        ((-16.96816715748142, "%"), {}, f"{MINUS}17.0%"),
+        ((1.2e-7,), {"digits": 2}, "1.2 × 10⁻⁷"),
+        ((4.43e9,), {}, "4.43 × 10⁹"),
+        ((3.3e12,), {"words": True, "digits": 2}, "3.3 trillion"),
+        ((5.576e6,), {"currency": "$", "words": True, "digits": 4}, "$5.576 million"),
+        ((-2.5e6,), {"currency": "$", "words": True, "digits": 2}, f"{MINUS}$2.5 million"),
+        ((37e9, "parameters"), {"words": True, "digits": 2}, "37 billion parameters"),
+        ((2048,), {}, "2,048"),
+        ((9.9951,), {}, "10.0"),
+        ((0.0012,), {"digits": 2}, "0.0012"),
+        ((17.0, "%"), {"sign": True}, "+17.0%"),
+        ((3.42, "×"), {"digits": 2}, "3.4×"),
+        ((0.0,), {}, "0.00"),
+    ],
+)
+def test_fmt(args, kwargs, expected):
+    from course.style import fmt
+
+    assert fmt(*args, **kwargs) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1.2e-07", "1.2 × 10⁻⁷"),
+        ("1e-15", "10⁻¹⁵"),
+        ("4.43e+09", "4.43 × 10⁹"),
+        ("-1.5e-08", f"{MINUS}1.5 × 10⁻⁸"),
+        ("-20.4", f"{MINUS}20.4"),
+        ("-0.170", f"{MINUS}0.170"),
+        ("17.0", "17.0"),
+        ("0.10000000149011612", "0.10000000149011612"),
+        ("E4M3", "E4M3"),
+        ("-", "-"),
+    ],
+)
+def test_prose_number(text, expected):
+    from course.style import prose_number
+
+    assert prose_number(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("parts", "expected"),
+    [
+        (("about $", "5.576", " million, or"), ("about ", "$5.576 million", ", or")),
+        (("a ", "-20.4", "% fall"), ("a ", f"{MINUS}20.4%", " fall")),
+        (("", "37", "B of them"), ("", "37B", " of them")),
+        (("", "3.4", "× cheaper"), ("", "3.4×", " cheaper")),
+        (("", "3", "-bit"), ("", "3", "-bit")),
+        (("", "2", " Bytes"), ("", "2", " Bytes")),
+        (("", "8", "Byte"), ("", "8", "Byte")),
+        (("", "1.2e-07", " s"), ("", "1.2 × 10⁻⁷", " s")),
+    ],
+)
+def test_glued_numbers_take_their_currency_and_unit(parts, expected):
+    from course.sphinx_ext import tidy_glued_number
+
+    assert tidy_glued_number(*parts) == expected
+
+
+SITE = BOOK.parent / "_build" / "html" / "book"
+PASTED = re.compile(r'<span class="pasted-text">(.*?)</span>', re.DOTALL)
+RAW_NUMBER = re.compile(r"\d[eE][-+]?\d|^-\d")
+
+
+@pytest.mark.skipif(not SITE.exists(), reason="no built site: build the book first")
+def test_built_pages_show_glued_numbers_one_way():
+    """No glued number on the built site reads "1.2e-07" or starts with an ASCII hyphen."""
+    bad = [
+        f"{page.name}: {text}"
+        for page in sorted(SITE.glob("*.html"))
+        for text in PASTED.findall(page.read_text(encoding="utf-8"))
+        if RAW_NUMBER.search(text.strip())
+    ]
+    assert not bad, "glued numbers not written for the prose: " + "; ".join(bad)

@@ -7,17 +7,27 @@
    notebook (``.ipynb``) from the page's download menu.
 3. Fresh assets: Sphinx skips copying static files when no page is out of date, so a change to
    ``assets/`` alone would not reach the site; such builds copy them anyway.
+4. Glued numbers: every number a ``{glue:text}`` role pastes goes through
+   ``course.style.prose_number`` ("1.2e-07" → "1.2 × 10⁻⁷", "-20.4" → "−20.4"), and a "$" typed
+   just before it, or a "%", "×", "million"/"billion"/"trillion" or a k/M/B/T suffix just after
+   it, moves inside its span, so the number is read (and highlighted) with its unit.
+5. Citations: the author–year styles of ``course/bibstyle.py`` ("DeepSeek-AI, 2024a" in the text
+   and in the bibliography), which ``_config.yml`` names.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import jupytext
 import nbformat
+from docutils import nodes
 from sphinx.application import Sphinx
+
+from course import bibstyle, style
 
 NOTEBOOK_NOTE = (
     "This notebook is a chapter of the course *Why was DeepSeek cheap?*. Run it from a clone of "
@@ -82,7 +92,45 @@ def _copy_assets_if_nothing_was_written(app: Sphinx, exception: Exception | None
                 shutil.copy2(source, target)
 
 
+UNIT_AFTER = re.compile(r"^(?:%|×| (?:thousand|million|billion|trillion)\b|[kMBT](?![\w-]))")
+
+
+def tidy_glued_number(before: str, text: str, after: str) -> tuple[str, str, str]:
+    """(text before, glued number, text after) with the number written for the prose.
+
+    The number goes through ``style.prose_number``; a "$" that ends ``before`` and a unit that
+    starts ``after`` (see ``UNIT_AFTER``) move into it.
+    """
+    text = style.prose_number(text)
+    if before.endswith("$"):
+        before, text = before[:-1], "$" + text
+    unit = UNIT_AFTER.match(after)
+    if unit:
+        text, after = text + unit.group(0), after[unit.end() :]
+    return before, text, after
+
+
+def _tidy_glued_numbers(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    for node in list(doctree.findall(nodes.inline)):
+        if "pasted-text" not in node.get("classes", []) or node.parent is None:
+            continue
+        parent, index = node.parent, node.parent.index(node)
+        previous = parent[index - 1] if index > 0 else None
+        following = parent[index + 1] if index + 1 < len(parent) else None
+        before = str(previous) if isinstance(previous, nodes.Text) else ""
+        after = str(following) if isinstance(following, nodes.Text) else ""
+        new_before, text, new_after = tidy_glued_number(before, node.astext(), after)
+        if new_before != before:
+            parent.replace(previous, nodes.Text(new_before))
+        if new_after != after:
+            parent.replace(following, nodes.Text(new_after))
+        if text != node.astext():
+            node.children = []
+            node += nodes.Text(text)
+
+
 def setup(app: Sphinx) -> dict[str, bool]:
+    bibstyle.register()
     app.setup_extension("sphinx_thebe")
     _drop_thebe_scripts(app)
     # Before sphinx-book-theme builds its header buttons (priority 501), so the download menu
@@ -92,4 +140,5 @@ def setup(app: Sphinx) -> dict[str, bool]:
     app.connect("html-page-context", _offer_notebook, priority=600)
     app.connect("html-page-context", _note_page_written)
     app.connect("build-finished", _copy_assets_if_nothing_was_written)
+    app.connect("doctree-resolved", _tidy_glued_numbers)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

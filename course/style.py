@@ -1,7 +1,10 @@
-"""One look for every figure of the book: readable sizes and a colour-blind-safe palette."""
+"""One look for every figure of the book (readable sizes, a colour-blind-safe palette) and one way
+of writing every number the prose glues from a cell (``fmt``, ``prose_number``)."""
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 import matplotlib as mpl
@@ -110,3 +113,84 @@ def human_number(x: float, dollars: bool = False) -> str:
         if abs(x) >= size and (dollars or size >= 1e6):
             return f"{sign}{x / size:g}{suffix}"
     return f"{sign}{x:,.0f}" if abs(x) >= 1 else f"{sign}{x:g}"
+
+
+# Prose numbers: one way of writing every number the text glues from a cell. `fmt` formats a
+# value in a code cell; `prose_number` tidies what a glue role's format spec produced, and the
+# build (course/sphinx_ext.py) applies it to every glued number on every page.
+
+MINUS = "\u2212"  # a true minus sign, not the ASCII hyphen
+_SUPERSCRIPT = str.maketrans("0123456789-+", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺")
+_WORDS = ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"))
+_E_NOTATION = re.compile(r"^(?P<mantissa>[+-]?\d+(?:\.\d+)?)[eE](?P<exponent>[+-]?\d+)$")
+
+
+def power_of_ten(exponent: int) -> str:
+    """ "10⁻⁷" for -7: the power written with superscript digits and a true minus."""
+    return "10" + str(int(exponent)).translate(_SUPERSCRIPT)
+
+
+def prose_number(text: str) -> str:
+    """A formatted number as the prose writes it.
+
+    Python's exponent notation becomes "× 10ⁿ" ("1.2e-07" → "1.2 × 10⁻⁷", "1e-15" → "10⁻¹⁵"), and a
+    leading ASCII hyphen becomes a true minus sign ("-20.4" → "−20.4"). Text that is not a
+    number, or is already written this way, comes back unchanged.
+    """
+    stripped = text.strip()
+    match = _E_NOTATION.match(stripped)
+    if match:
+        mantissa, exponent = match.group("mantissa"), int(match.group("exponent"))
+        sign = MINUS if mantissa.startswith("-") else ""
+        mantissa = mantissa.lstrip("+-")
+        if exponent == 0:
+            return sign + mantissa
+        if float(mantissa) == 1:
+            return sign + power_of_ten(exponent)
+        return f"{sign}{mantissa} × {power_of_ten(exponent)}"
+    if re.match(r"^-[\d.]", stripped):
+        return text.replace("-", MINUS, 1)
+    return text
+
+
+def fmt(
+    x: float,
+    unit: str = "",
+    *,
+    digits: int = 3,
+    currency: str = "",
+    words: bool = False,
+    sign: bool = False,
+) -> str:
+    """A number for the prose, with its currency and unit: the one formatter of glued numbers.
+
+    - ``digits`` significant digits (trailing zeros kept: 17.0, not 17);
+    - below 10⁻³ or from 10⁶ up (unless ``words``), "a × 10ⁿ";
+    - ``words``: millions and up in words ("3.3 trillion"), smaller numbers with thousands
+      separators;
+    - ``currency`` goes before the number ("$5.58 million"), ``unit`` after it, with a space
+      unless the unit is "%" or "×" (so the highlight of a glued number takes both in);
+    - ``sign``: "+" on positive numbers; negative numbers always get a true minus sign.
+
+    ``x`` is any real number (numpy scalars included); the result is a ``str``.
+    """
+    x = float(x)
+    if x != x:  # NaN
+        raise ValueError("fmt: not a number")
+    minus = MINUS if x < 0 else ("+" if sign and x > 0 else "")
+    a = abs(x)
+    scale = ""
+    if words:
+        for size, word in _WORDS:
+            if a >= size:
+                a, scale = a / size, " " + word
+                break
+    if a != 0 and (a < 1e-3 or (a >= 1e6 and not scale)):
+        mantissa, exponent = f"{a:.{digits - 1}e}".split("e")
+        body = f"{mantissa} × {power_of_ten(int(exponent))}"
+    else:
+        rounded = float(f"{a:.{digits - 1}e}")  # 9.9951 → 10.0: count digits after rounding
+        decimals = max(digits - 1 - (math.floor(math.log10(rounded)) if rounded else 0), 0)
+        body = f"{a:,.{decimals}f}"
+    space = "" if unit in ("", "%", "×") or unit.startswith(("%", "×")) else " "
+    return f"{minus}{currency}{body}{scale}{space}{unit}"
