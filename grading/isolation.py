@@ -8,6 +8,10 @@ each call into the learner's code goes over a socket to a *worker* started by th
 files only as source text sent to them: no files of the instructor, of other submissions or
 of the reports.
 
+A submission graded on its own, with more cores than submissions, has its test files shared
+out among several trusted processes (whole files each, so a topic keeps one worker); their
+results are merged into one grade.
+
 The trusted process streams one JSON line per event (tests collected, a test started, a
 result) to the driver over a pipe. The driver enforces the whole-submission time limit: it
 ends a trusted process that runs too long, and every test without a result loses its points
