@@ -17,6 +17,8 @@ from checks.runner import ROOT, Run, Started, graded_topics
 from grading.loader import load_topic
 
 TOPICS = graded_topics()
+# The stub and solution runs are whole pytest processes of every topic, side by side.
+pytestmark = pytest.mark.timeout(300)
 
 
 def public_api(module: ModuleType) -> dict[str, tuple[str, str]]:
