@@ -51,41 +51,18 @@ class Run:
     scores: dict | None
 
 
-class Started:
-    """A ``pytest --impl IMPL TARGETS`` process under way; ``wait()`` gives its ``Run``."""
-
-    def __init__(
-        self, impl: str | Path, *targets: str, extra: tuple[str, ...] = (), timeout: float = 300
-    ) -> None:
-        self.scratch = tempfile.TemporaryDirectory()
-        self.report = Path(self.scratch.name) / "scores.json"
-        self.timeout = timeout
-        command = [
-            sys.executable, "-m", "pytest", *(targets or ["tests"]), "--impl", str(impl),
-            "-q", "--no-header", "-p", "no:cacheprovider", "--grading-json", str(self.report),
-            *extra,
-        ]  # fmt: skip
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-
-    def wait(self) -> Run:
-        try:
-            output, _ = self.process.communicate(timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.communicate()
-            raise
-        try:
-            path = self.report
-            scores = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-        finally:
-            self.scratch.cleanup()
-        return Run(self.process.returncode, output, scores)
-
-
 def run_graded(
     impl: str | Path, *targets: str, extra: tuple[str, ...] = (), timeout: float = 300
 ) -> Run:
     """Run ``pytest --impl IMPL TARGETS`` (default: all graded tests) in a fresh process."""
-    return Started(impl, *targets, extra=extra, timeout=timeout).wait()
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "scores.json"
+        command = [
+            sys.executable, "-m", "pytest", *(targets or ["tests"]), "--impl", str(impl),
+            "-q", "--no-header", "-p", "no:cacheprovider", "--grading-json", str(report), *extra,
+        ]  # fmt: skip
+        done = subprocess.run(
+            command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        scores = json.loads(report.read_text(encoding="utf-8")) if report.exists() else None
+    return Run(done.returncode, done.stdout + done.stderr, scores)

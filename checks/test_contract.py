@@ -13,12 +13,10 @@ from types import ModuleType
 
 import pytest
 
-from checks.runner import ROOT, Run, Started, graded_topics
+from checks.runner import ROOT, graded_topics, run_graded
 from grading.loader import load_topic
 
 TOPICS = graded_topics()
-# The stub and solution runs are whole pytest processes of every topic, side by side.
-pytestmark = pytest.mark.timeout(300)
 
 
 def public_api(module: ModuleType) -> dict[str, tuple[str, str]]:
@@ -88,20 +86,13 @@ def test_every_exercise_has_points_and_tests(topic):
 
 
 @pytest.fixture(scope="module")
-def runs() -> dict[str, Run]:
-    """Every graded test on the stubs and on the solutions: two processes, side by side."""
-    started = {impl: Started(impl) for impl in ("exercises", "solutions")}
-    return {impl: process.wait() for impl, process in started.items()}
+def stub_run():
+    return run_graded("exercises")
 
 
 @pytest.fixture(scope="module")
-def stub_run(runs):
-    return runs["exercises"]
-
-
-@pytest.fixture(scope="module")
-def solution_run(runs):
-    return runs["solutions"]
+def solution_run():
+    return run_graded("solutions")
 
 
 def test_every_graded_test_fails_on_the_untouched_stubs(stub_run):
