@@ -81,10 +81,13 @@ def main() -> int:
         batch = Path(scratch) / "batch"
         for i, kind in enumerate(kinds(args.n)):
             make_submission(batch / f"{i:03d}-{kind.replace(' ', '-')}", kind, rng)
-        one = grade([batch / "000-correct"], Path(scratch) / "one", 1, args.timeout)
+        one = grade([batch / "000-correct"], Path(scratch) / "one", args.workers, args.timeout)
         seconds = grade([batch], Path(scratch) / "all", args.workers, args.timeout)
         rows = (Path(scratch) / "all" / "gradebook.csv").read_text().splitlines()
-    print(f"one complete submission: {one:.1f} s wall-clock (command start to reports)")
+    print(
+        f"one complete submission with {args.workers} workers: {one:.1f} s wall-clock "
+        "(command start to reports)"
+    )
     print(
         f"{len(rows) - 1} submissions with {args.workers} workers: {seconds:.1f} s, "
         f"{60 * (len(rows) - 1) / seconds:.1f} submissions per minute"

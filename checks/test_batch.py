@@ -457,6 +457,29 @@ def test_reading_the_solutions_through_another_process(tmp_path):
     assert_zero(grade)
 
 
+def test_a_lone_submission_shared_among_workers_gets_one_complete_grade(tmp_path):
+    """With more workers than submissions, a submission's test files are graded by separate
+    trusted processes (whole files each); the merged grade is the one a single process gives,
+    in the same order, and a topic that crashes costs only its own points."""
+    grader = isolation.shared_grader(command_tree(), None, FAST, True)
+    folder = submission(tmp_path / "s", "import os\nos._exit(9)\n")  # floats.py stays right
+    sources, _ = isolation.read_sources(folder, grader.topics)
+    shards = grader.shards(isolation.Job("s", sources), 2)
+    assert sorted(t for shard in shards for t in shard.targets) == [
+        "tests/test_floats.py",
+        "tests/test_news.py",
+    ]
+    alone = grader.grade([isolation.Job("s", sources)], workers=1)[0]
+    shared = grader.grade([isolation.Job("s", sources)], workers=2)[0]
+    assert [(t.nodeid, t.passed) for t in shared.tests] == [
+        (t.nodeid, t.passed) for t in alone.tests
+    ]
+    news = [t for t in shared.tests if t.topic == "news"]
+    others = [t for t in shared.tests if t.topic != "news"]
+    assert news and all("code 9" in t.message and not t.passed for t in news)
+    assert others and all(t.passed for t in others)
+
+
 # --- the command: a batch with hostile submissions between correct ones -----------------------
 
 

@@ -8,6 +8,10 @@ each call into the learner's code goes over a socket to a *worker* started by th
 files only as source text sent to them: no files of the instructor, of other submissions or
 of the reports.
 
+A submission graded on its own, with more cores than submissions, has its test files shared
+out among several trusted processes (whole files each, so a topic keeps one worker); their
+results are merged into one grade.
+
 The trusted process streams one JSON line per event (tests collected, a test started, a
 result) to the driver over a pipe. The driver enforces the whole-submission time limit: it
 ends a trusted process that runs too long, and every test without a result loses its points
@@ -18,6 +22,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
+import functools
 import json
 import os
 import select
@@ -199,6 +205,19 @@ class EventLog:
         self.emit("finished")
 
 
+@functools.cache
+def foreign_plugins() -> tuple[str, ...]:
+    """``-p no:NAME`` for every installed pytest plugin that grading does not use.
+
+    Other packages of an environment bring their own plugins (anyio, platformdirs in the
+    book's toolchain); loading them, and rewriting their asserts, cost about a second per batch.
+    """
+    from importlib.metadata import entry_points
+
+    names = sorted({e.name for e in entry_points(group="pytest11")} - {"timeout"})
+    return tuple(option for name in names for option in ("-p", f"no:{name}"))
+
+
 def pytest_arguments(tree: Path, impl: Path, job: Job, limits: Limits) -> list[str]:
     """The trusted pytest command line: the instructor's tests, the submission as ``--impl``."""
     if job.targets:
@@ -213,6 +232,7 @@ def pytest_arguments(tree: Path, impl: Path, job: Job, limits: Limits) -> list[s
         "--tb=short", "--show-capture=no", "--no-score-table", "-W", "ignore",
         "-o", f"timeout={max(limits.test_timeout_s, 0):g}", "-p", "no:logging", "--capture=no",
         "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:faulthandler",
+        *foreign_plugins(),
     ]  # fmt: skip
     return [*targets, *options, *job.select]
 
@@ -249,6 +269,8 @@ class Running:
     events: list[dict] = field(default_factory=list)
     running: str | None = None
     stopped_for: str = ""
+    since: float = 0.0  # when the running test's start arrived
+    seconds: dict[str, float] = field(default_factory=dict)  # per test, as seen by the driver
 
 
 def parse_events(running: Running, data: bytes) -> None:
@@ -261,9 +283,19 @@ def parse_events(running: Running, data: bytes) -> None:
             if isinstance(event, dict):
                 running.events.append(event)
                 if event.get("event") == "start":
-                    running.running = event.get("nodeid")
+                    running.running, running.since = event.get("nodeid"), time.monotonic()
                 elif event.get("event") == "result":
+                    if running.running is not None:
+                        elapsed = time.monotonic() - running.since
+                        running.seconds[str(running.running)] = elapsed
                     running.running = None
+
+
+def _test_file(nodeid: str) -> str:
+    """The test file of a test id as the driver shards them: a file of tests/, or the
+    extra tests' folder as a whole."""
+    path = nodeid.split("::")[0]
+    return path if path.startswith("tests/") else path.split("/")[0]
 
 
 def finish(running: Running, status: int, limits: Limits) -> Grade:
@@ -315,6 +347,8 @@ class BatchGrader:
         _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
         launch = launch_server(tree, unsafe=unsafe)  # it imports torch while this process does
         self.limits = limits
+        self.file_seconds: dict[str, float] = {}  # grading time of each test file, last seen
+        self.file_tests: dict[str, int] = {}  # tests in each file, last collected
         self.scratch = Path(tempfile.mkdtemp(prefix="grading-tree-"))
         try:
             preload()
@@ -369,11 +403,102 @@ class BatchGrader:
         os.set_blocking(read, False)
         return Running(job, pid, read, time.monotonic())
 
+    def learn(self, running: Running) -> None:
+        """Note how long each test file took (from the times its results arrived)."""
+        seconds: dict[str, float] = {}
+        for nodeid, elapsed in running.seconds.items():
+            name = _test_file(nodeid)
+            seconds[name] = seconds.get(name, 0.0) + elapsed
+        self.file_seconds.update(seconds)  # the latest job that ran the file
+        for event in running.events:
+            if event.get("event") == "collected":
+                counts: dict[str, int] = {}
+                for test in event.get("tests", []):
+                    name = _test_file(str(test.get("nodeid", "")))
+                    counts[name] = counts.get(name, 0) + 1
+                self.file_tests.update(counts)
+
+    def test_files(self) -> list[str]:
+        """The graded test files (and the extra tests' folder), relative to the tree."""
+        files = [f"tests/test_{topic}.py" for topic in self.topics]
+        if (self.tree / EXTRA_TESTS_DIR).is_dir():
+            files.append(EXTRA_TESTS_DIR)
+        return files
+
+    def shards(self, job: Job, count: int) -> list[Job]:
+        """``job`` as up to ``count`` jobs over disjoint groups of whole test files.
+
+        A topic's tests stay in one group, so each topic still has one worker (and one
+        restart budget). Groups are balanced by each file's grading time in this batch so
+        far, or by its number of tests before that (longest first, onto the lightest group).
+        """
+        files = self.test_files()
+        if job.targets or count < 2 or len(files) < 2:
+            return [dataclasses.replace(job)]  # a copy: each shard is its own object
+        weight = {f: self.file_seconds.get(f, 0.01 * self.file_tests.get(f, 20)) for f in files}
+        groups: list[list[str]] = [[] for _ in range(min(count, len(files)))]
+        loads = [0.0] * len(groups)
+        for name in sorted(files, key=lambda f: -weight[f]):
+            lightest = loads.index(min(loads))
+            groups[lightest].append(name)
+            loads[lightest] += weight[name]
+        return [
+            Job(job.name, job.sources, [], job.select, tuple(sorted(g, key=files.index)))
+            for g in groups
+        ]
+
+    def merge(self, job: Job, parts: list[Grade]) -> Grade:
+        """One grade from the grades of a job's shards, tests in the order of the files."""
+        files = self.test_files()
+
+        def place(record: TestRecord) -> int:
+            name = _test_file(record.nodeid)
+            return files.index(name) if name in files else len(files)
+
+        grade = Grade(job.name, problems=list(job.problems))
+        for part in parts:
+            grade.tests += part.tests
+            grade.problems += [p for p in part.problems if p not in grade.problems]
+        grade.tests.sort(key=place)  # stable: each file's tests keep their order
+        grade.seconds = max(part.seconds for part in parts)
+        return grade
+
     def grade(self, jobs: list[Job], workers: int = 1, on_grade=None) -> list[Grade]:
-        """Grade every job, ``workers`` at a time; ``on_grade(grade)`` after each."""
-        pending, running, grades = list(jobs), [], []
+        """Grade every job, ``workers`` at a time; ``on_grade(grade)`` after each.
+
+        With fewer jobs than ``workers`` (one submission from the command line, say), each
+        job's test files are shared out among the idle workers: separate trusted processes,
+        each with its own workers for its topics, whose grades are merged into one.
+        """
+        slots = max(1, workers)
+        split = slots // len(jobs) if 0 < len(jobs) < slots else 1
+        pending, parts, owner = [], {}, {}
+        for index, job in enumerate(jobs):
+            for shard in self.shards(job, split):
+                owner[id(shard)] = index
+                pending.append(shard)
+            parts[index] = []
+        expected = {i: sum(1 for j in pending if owner[id(j)] == i) for i in parts}
+        grades: list[Grade] = []
+
+        def done(shard: Job, grade: Grade) -> None:
+            index = owner[id(shard)]
+            parts[index].append(grade)
+            if len(parts[index]) < expected[index]:
+                return
+            whole = parts[index][0] if expected[index] == 1 else self.merge(jobs[index], parts[index])  # fmt: skip
+            grades.append(whole)
+            if on_grade is not None:
+                on_grade(whole)
+
+        self.run(pending, slots, done)
+        return grades
+
+    def run(self, pending: list[Job], slots: int, done) -> None:
+        """Run the jobs, ``slots`` at a time; ``done(job, grade)`` as each finishes."""
+        running: list[Running] = []
         while pending or running:
-            while pending and len(running) < max(1, workers):
+            while pending and len(running) < slots:
                 running.append(self.start(pending.pop(0)))
             ready, _, _ = select.select([r.fd for r in running], [], [], POLL_S)
             now = time.monotonic()
@@ -401,10 +526,8 @@ class BatchGrader:
                     os.close(job.fd)
                     running.remove(job)
                     grade = finish(job, status, self.limits)
-                    grades.append(grade)
-                    if on_grade is not None:
-                        on_grade(grade)
-        return grades
+                    self.learn(job)
+                    done(job.job, grade)
 
 
 def copy_tree(instructor: Path, extra_tests: Path | None, target: Path) -> None:

@@ -112,6 +112,7 @@ class Connection:
         self.work.settimeout(limits.answer_s or None)
         self.alive = True
         self.synced: dict[str, Any] = {}
+        self.scenario_keys: set[str] = set()  # test files whose source this worker holds
 
     def ending(self) -> str:
         """Wait briefly for the keeper's account of how the worker ended."""
@@ -137,6 +138,15 @@ class Connection:
         with contextlib.suppress(OSError):
             self.ctl.sendall(b"k")  # a keeper whose worker has ended already ignores it
         return self.ending()
+
+    def abandon(self) -> None:
+        """Tell the keeper to end the worker, and close both sockets without waiting."""
+        self.alive = False
+        with contextlib.suppress(OSError):
+            self.ctl.sendall(b"k")
+        for end in (self.work, self.ctl):
+            with contextlib.suppress(OSError):
+                end.close()
 
     def request(self, message: dict) -> Any:
         """Send one request and return the decoded reply (a dict).
@@ -348,9 +358,14 @@ class TopicState:
         try:
             connection = self.ensure()
             state = outgoing_state(connection)
+            key = message.get("key")
+            if key is not None and key in connection.scenario_keys:
+                message = {k: v for k, v in message.items() if k != "source"}  # sent already
             reply = connection.request(
                 {**message, "args": list(args), "kwargs": dict(kwargs), "state": state}
             )
+            if key is not None and "raised" not in reply:
+                connection.scenario_keys.add(key)
         except WorkerEnded as ending:
             problem = str(ending)
         else:
@@ -366,6 +381,11 @@ class TopicState:
     def close(self) -> None:
         if self.connection is not None and self.connection.alive:
             self.connection.stop()
+
+    def abandon(self) -> None:
+        """End the worker without waiting for the keeper's account of its ending."""
+        if self.connection is not None and self.connection.alive:
+            self.connection.abandon()
 
 
 class RemoteTopic:
@@ -480,6 +500,7 @@ def scenario(function):
             source = state.scenario_sources[str(path)] = path.read_text(encoding="utf-8")
         message = {
             "op": "scenario",
+            "key": wire.source_key(source),
             "source": source,
             "filename": path.name,
             "function": function.__qualname__,
@@ -517,5 +538,7 @@ class RemoteSession:
         return RemoteTopic(state)
 
     def pytest_sessionfinish(self) -> None:
+        # End every worker at once: the keepers end them whether or not anyone waits for
+        # their account, and waiting for each in turn held up the end of every submission.
         for topic in self.topics.values():
-            topic.close()
+            topic.abandon()

@@ -14,6 +14,7 @@ holds. Every frame, array and nesting level is checked against limits before it 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib
 import json
 import math
@@ -248,6 +249,11 @@ def _decode_dataclass(tree: dict, decode: Callable[[Any], Any]):
     if not isinstance(fields, dict):
         raise WireError("malformed dataclass")
     return cls(**{str(k): decode(v) for k, v in fields.items()})
+
+
+def source_key(source: str) -> str:
+    """A short name for a test file's source text, so a worker is sent each file once."""
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
 def pack(message: dict, encoder: Encoder | None = None) -> bytes:

@@ -273,8 +273,13 @@ class Worker:
 
     def scenario(self, request: dict):
         """The scenario function named in the request, from the test file's source."""
-        source = str(request["source"])
-        key = hashlib.sha256(source.encode()).hexdigest()[:16]
+        if "source" not in request:  # a test file this worker was sent before
+            key = str(request.get("key"))
+            if key not in self.scenarios:
+                raise wire.WireError("a scenario from a test file that was never sent")
+        else:
+            source = str(request["source"])
+            key = wire.source_key(source)
         if key not in self.scenarios:
             module = types.ModuleType(f"_scenario_{key}")
             module.__file__ = str(request.get("filename", "<tests>"))

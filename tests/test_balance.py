@@ -315,17 +315,27 @@ def test_bias_update_leaves_its_input_alone(balance):
     )
 
 
+@scenario
+def run_bias_updates(balance, scores, steps, gamma):
+    """``steps`` bias updates on a fixed top-1 router (choice: argmax(score + bias)); the bias."""
+    bias = np.zeros(scores.shape[1])
+    for _ in range(steps):
+        load = np.bincount(np.argmax(scores + bias, axis=1), minlength=scores.shape[1])
+        bias = balance.bias_update(bias, load, gamma)
+    return np.asarray(bias, dtype=np.float64)
+
+
 @pytest.mark.exercise("bias_update")
 def test_bias_update_balances_a_skewed_router(balance):
     # A property: 300 steps of the update on a fixed, skewed top-1 router must even out the
     # load. Token affinities favour low-numbered experts; the choice is argmax(score + bias).
+    # The loop runs next to the learner's code (one round trip, not 300); the load of the
+    # final bias is counted here.
     rng = np.random.default_rng(9)
     n_experts = 4
     scores = rng.uniform(size=(400, n_experts)) + np.linspace(0.3, 0.0, n_experts)
-    bias = np.zeros(n_experts)
-    for _ in range(300):
-        load = np.bincount(np.argmax(scores + bias, axis=1), minlength=n_experts)
-        bias = balance.bias_update(bias, load, 0.01)
+    bias = np.asarray(run_bias_updates(balance, scores, 300, 0.01), dtype=np.float64)
+    check.equal(np.shape(bias), (n_experts,), what="the bias after 300 updates: its shape")
     load = np.bincount(np.argmax(scores + bias, axis=1), minlength=n_experts)
     # Untouched, expert 0 takes over 40% of 400 tokens; balanced would be 100 each.
     check.close(
@@ -392,15 +402,16 @@ def test_max_load_ratio_balanced_and_collapsed(balance):
 
 # --- train_moe -----------------------------------------------------------------------------
 
-# A small version of the chapter's run (150 steps of 256 tokens). With the reference solution
-# it ends, on the 2,048-token evaluation batch, at max/mean load 1.34 (bias) and 1.36
-# (auxiliary loss) with task losses 1.195 and 1.163; without balancing the router collapses
-# to 3.73 with loss 1.351. A reversed bias update, an update that never happens or a detached
-# auxiliary loss leave the load at 3.7 to 4.0; a bias that also enters the gate weights ends
-# at 3.4 with loss 1.43. The bounds sit between, with margin on both sides.
-SMALL = replace(lab.Config(), steps=150, tokens_per_step=256, eval_tokens=2048)
+# A small version of the chapter's run (80 steps of 256 tokens). With the reference solution
+# it ends, on the 2,048-token evaluation batch, at max/mean load 1.40 (bias) and 1.37
+# (auxiliary loss) with task losses 1.460 and 1.403; without balancing the router collapses
+# to 4.00 with loss 1.673. A reversed bias update, an update that never happens or a detached
+# auxiliary loss leave the load at 4.0 (loss 1.67 to 1.70); a bias that also enters the gate
+# weights ends at 2.96 (2.44 over the last 30 steps) with loss 2.43. The bounds sit between,
+# with margin on both sides.
+SMALL = replace(lab.Config(), steps=80, tokens_per_step=256, eval_tokens=2048)
 MAX_RATIO = 2.0  # max/mean load on the evaluation batch, and averaged over the last 30 steps
-MAX_LOSS = 1.28  # task loss on the evaluation batch
+MAX_LOSS = 1.56  # task loss on the evaluation batch
 MIN_COLLAPSE = 2.5  # the unbalanced run's max/mean load on the evaluation batch
 
 
@@ -471,14 +482,14 @@ def test_train_moe_bias_balances_and_learns(balance):
         True,
         what=f"max/mean load after training with the bias: {ratio:.2f} on the evaluation batch, "
         f"{recent:.2f} over the last 30 steps (at most {MAX_RATIO} expected; no balancing "
-        "gives about 3.7)",
+        "gives about 4)",
         hint=hint,
     )
     check.equal(
         bool(loss <= MAX_LOSS),
         True,
         what=f"task loss after training with the bias: {loss:.3f} (at most {MAX_LOSS} expected; "
-        "no balancing gives about 1.35)",
+        "no balancing gives about 1.67)",
         hint="the bias must move selection only: the gate weights use the unbiased scores",
     )
     check.equal(
@@ -499,7 +510,7 @@ def test_train_moe_aux_loss_balances_and_learns(balance):
         True,
         what=f"after training with the auxiliary loss: max/mean load {ratio:.2f} (at most "
         f"{MAX_RATIO}), task loss {loss:.3f} (at most {MAX_LOSS}); no balancing gives about "
-        "3.7 and 1.35",
+        "4 and 1.67",
         hint="add aux_coef × switch_loss(scores normalised per token, chosen) to the loss, "
         "computed in torch so that its gradient reaches the router",
     )
