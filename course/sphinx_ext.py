@@ -7,17 +7,31 @@
    notebook (``.ipynb``) from the page's download menu.
 3. Fresh assets: Sphinx skips copying static files when no page is out of date, so a change to
    ``assets/`` alone would not reach the site; such builds copy them anyway.
+4. Plain-Jupyter downloads: after the build, each chapter's download is replaced by its executed
+   notebook with the MyST turned into Markdown (``course.notebook_export``).
+5. ``make mine`` (``$COURSE_MINE_STATUS`` set): a banner on each chapter says which
+   implementation drew it and how many exercises are done, and a glued value that a failed cell
+   never computed shows as "—" instead of failing the build.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 import jupytext
 import nbformat
+from docutils import nodes
+from myst_nb.ext.glue.roles import PasteMarkdownRole, PasteRoleAny, PasteTextRole
 from sphinx.application import Sphinx
+from sphinx.util import logging
+
+from course import impl
+
+LOGGER = logging.getLogger(__name__)
 
 NOTEBOOK_NOTE = (
     "This notebook is a chapter of the course *Why was DeepSeek cheap?*. Run it from a clone of "
@@ -82,7 +96,61 @@ def _copy_assets_if_nothing_was_written(app: Sphinx, exception: Exception | None
                 shutil.copy2(source, target)
 
 
+def _export_notebooks(app: Sphinx, exception: Exception | None) -> None:
+    """Replace each chapter's ``_sources/<page>.ipynb`` by its executed, plain-Jupyter notebook."""
+    if exception is not None or app.builder.format != "html":
+        return
+    from course.notebook_export import export_all
+
+    executed = Path(app.outdir).parent / "jupyter_execute"
+    if not executed.is_dir():
+        return
+    spec = impl.chosen() if os.environ.get("COURSE_MINE_STATUS") else impl.REFERENCE
+    written = export_all(executed, Path(app.srcdir), Path(app.outdir) / "_sources", spec)
+    LOGGER.info(f"plain-Jupyter notebooks written for {len(written)} pages")
+
+
+def _dash_if_missing(role_class: type) -> type:
+    """A glue role that shows "—" where the value was never glued (a cell failed before it)."""
+
+    class Role(role_class):
+        def run(self):
+            result, messages = super().run()
+            if result or not messages:
+                return result, messages
+            return [nodes.inline("—", "—", classes=["pasted-text", "glue-missing"])], []
+
+    return Role
+
+
+def _mine_banner(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
+    if doctree is None or "body" not in context or pagename not in app.env.found_docs:
+        return
+    source = Path(app.env.doc2path(pagename))
+    topics = impl.topics_of_page(source.read_text(encoding="utf-8")) if source.is_file() else []
+    if not topics:
+        return
+    status = json.loads(Path(os.environ["COURSE_MINE_STATUS"]).read_text(encoding="utf-8"))
+    banner = impl.banner_html(status["label"], topics, status.get("scores"))
+    context["body"] = banner + context["body"]
+
+
 def setup(app: Sphinx) -> dict[str, bool]:
+    # ``make mine`` sets $COURSE_MINE_STATUS to a JSON file: {"label", "scores" (grader JSON)}.
+    if not os.environ.get("COURSE_MINE_STATUS"):
+        # The site is always drawn by the reference, whatever the shell says.
+        os.environ.pop(impl.ENV, None)
+    else:
+        for name, role_class in (
+            ("text", PasteTextRole),
+            ("md", PasteMarkdownRole),
+            ("any", PasteRoleAny),
+            ("", PasteRoleAny),
+        ):
+            app.add_role_to_domain("glue", name, _dash_if_missing(role_class)(), override=True)
+        app.connect("html-page-context", _mine_banner)
     app.setup_extension("sphinx_thebe")
     _drop_thebe_scripts(app)
     # Before sphinx-book-theme builds its header buttons (priority 501), so the download menu
@@ -92,4 +160,5 @@ def setup(app: Sphinx) -> dict[str, bool]:
     app.connect("html-page-context", _offer_notebook, priority=600)
     app.connect("html-page-context", _note_page_written)
     app.connect("build-finished", _copy_assets_if_nothing_was_written)
+    app.connect("build-finished", _export_notebooks)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
