@@ -264,9 +264,6 @@ def export(
     result.metadata = {
         k: v for k, v in notebook.metadata.items() if k in ("kernelspec", "language_info")
     }
-    for cell in result.cells:
-        cell.pop("id", None)
-    nbformat.validator.normalize(result)
     return result
 
 

@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             "nb_execution_cache_path": str(state / "jupyter_cache"),
             "nb_execution_allow_errors": True,
             "nb_execution_raise_on_error": False,
+            "nb_output_stderr": "show",  # a learner's warnings are theirs to see
             "suppress_warnings": ["mystnb.unknown_mime_type", "mystnb.glue"],
         },
         doctreedir=state / "doctrees",
