@@ -164,3 +164,57 @@ def test_a_chapter_with_a_broken_topic_file_says_why(monkeypatch, tmp_path):
     found = boxes(cells)
     assert found and all("news.py line 1: syntax error" in b or "Skipped" in b for b in found)
     assert "Skipped: cannot use your news.py: news.py line 1: syntax error" in found[0]
+
+
+@pytest.mark.timeout(120)
+def test_make_lab_serves_the_chapters_as_notebooks(tmp_path):
+    """What ``make lab`` starts: JupyterLab with the chapters' MyST sources open as notebooks."""
+    import json
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = "course-check"
+    command = [
+        str(Path(sys.executable).parent / "jupyter-lab"),
+        "--no-browser",
+        f"--port={port}",
+        "--ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={ROOT}",
+        f"--LabApp.app_settings_dir={ROOT / 'binder' / 'lab'}",
+        *(["--allow-root"] if os.geteuid() == 0 else []),
+    ]
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path), impl.ENV: "exercises"}
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def get(path: str) -> bytes:
+        url = f"http://127.0.0.1:{port}{path}{'&' if '?' in path else '?'}token={token}"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.read()
+
+    try:
+        for _ in range(120):
+            try:
+                get("/api/status")
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read().decode()[-2000:]
+                time.sleep(0.5)
+        assert b"JupyterLab" in get("/lab")
+        listing = json.loads(get("/api/contents/book"))
+        kinds = {item["name"]: item["type"] for item in listing["content"]}
+        assert kinds["news.md"] == "notebook", kinds
+        chapter = json.loads(get("/api/contents/book/fp8.md?type=notebook"))
+        assert any('impl.load("fp8")' in c["source"] for c in chapter["content"]["cells"])
+        settings = json.loads(get("/lab/api/settings/@jupyterlab/docmanager-extension:plugin"))
+        viewers = settings["schema"]["properties"]["defaultViewers"]["default"]
+        assert viewers.get("markdown") == "Jupytext Notebook", viewers
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -286,8 +286,11 @@ def banner_html(label: str, topics: list[str], scores: dict | None) -> str:
         if scores is not None
         else "exercise scores unavailable (the grader did not run)."
     )
+    whose = (
+        " (the reference solutions)" if label.rstrip("/") == REFERENCE else ", not the reference"
+    )
     return (
         '<div class="course-impl-banner" role="note"><p>'
-        f"Drawn by <strong>{html.escape(label)}</strong>, not the reference solutions. "
+        f"Drawn by <strong>{html.escape(label)}</strong>{whose}. "
         f"{graded}</p></div>"
     )
