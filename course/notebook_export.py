@@ -21,8 +21,6 @@ from myst_nb.core.variables import format_plain_text
 from pybtex.database import BibliographyData, parse_file
 from pybtex.style.formatting.plain import Style
 
-ROOT = Path(__file__).resolve().parents[1]
-
 CHOOSER = """\
 # Which implementation of the exercises this notebook runs: "solutions" (the reference, as on
 # the website), "exercises" (your own work in exercises/), or the path of a folder of topic files.
@@ -293,17 +291,27 @@ def _plain_code_cell(cell: nbformat.NotebookNode, converter: MarkdownConverter):
     return new
 
 
-def export_all(jupyter_execute: Path, source_root: Path, target_root: Path, spec: str) -> list[str]:
-    """Export every executed page under ``jupyter_execute`` to ``target_root/<page>.ipynb``."""
+def export_all(
+    jupyter_execute: Path, source_root: Path, target_root: Path, spec: str
+) -> tuple[list[str], dict[str, str]]:
+    """Export every executed page under ``jupyter_execute`` to ``target_root/<page>.ipynb``.
+
+    Returns the pages written and ``{page: reason}`` for those that could not be converted.
+    """
     bib = parse_file(str(source_root / "book" / "references.bib"))
-    written = []
+    written, failed = [], {}
     for executed in sorted(jupyter_execute.rglob("*.ipynb")):
         page = executed.relative_to(jupyter_execute).with_suffix("")
         source = source_root / page.with_suffix(".md")
         if not source.is_file():
             continue
+        try:
+            notebook = export(executed, source, bib, spec)
+        except Exception as error:  # one odd page must not cost the others their download
+            failed[page.as_posix()] = f"{type(error).__name__}: {error}"
+            continue
         target = target_root / f"{page}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(export(executed, source, bib, spec), target)
+        nbformat.write(notebook, target)
         written.append(page.as_posix())
-    return written
+    return written, failed

@@ -106,8 +106,10 @@ def _export_notebooks(app: Sphinx, exception: Exception | None) -> None:
     if not executed.is_dir():
         return
     spec = impl.chosen() if os.environ.get("COURSE_MINE_STATUS") else impl.REFERENCE
-    written = export_all(executed, Path(app.srcdir), Path(app.outdir) / "_sources", spec)
+    written, failed = export_all(executed, Path(app.srcdir), Path(app.outdir) / "_sources", spec)
     LOGGER.info(f"plain-Jupyter notebooks written for {len(written)} pages")
+    for page, reason in failed.items():
+        LOGGER.warning(f"{page}: no plain-Jupyter notebook ({reason})")
 
 
 def _dash_if_missing(role_class: type) -> type:
