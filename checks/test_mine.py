@@ -111,6 +111,9 @@ def test_the_banner_counts_exercises_whose_tests_all_pass():
         in html
     )
     assert "scores unavailable" in impl.banner_html("exercises/", ["fp8"], None)
+    assert "runs the chapters with <strong>solutions/</strong> (the reference solutions)" in (
+        impl.banner_html("solutions/", [], None)
+    )
     assert impl.topics_of_page(
         'a = impl.load("cost")\nb = impl.load("news")\nimpl.load("cost")'
     ) == [

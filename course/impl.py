@@ -270,7 +270,19 @@ def progress(scores: dict | None, topic: str) -> dict:
 
 
 def banner_html(label: str, topics: list[str], scores: dict | None) -> str:
-    """The banner at the top of a chapter built by ``make mine``."""
+    """The banner at the top of a page built by ``make mine``.
+
+    ``topics`` are those the page loads (none: a page that runs no exercise code).
+    """
+    whose = (
+        " (the reference solutions)" if label.rstrip("/") == REFERENCE else ", not the reference"
+    )
+    drawn = f"<strong>{html.escape(label)}</strong>{whose}"
+    if not topics:
+        return (
+            '<div class="course-impl-banner" role="note"><p>'
+            f"This copy of the course runs the chapters with {drawn}.</p></div>"
+        )
     parts = []
     for topic in topics:
         state = progress(scores, topic)
@@ -286,11 +298,8 @@ def banner_html(label: str, topics: list[str], scores: dict | None) -> str:
         if scores is not None
         else "exercise scores unavailable (the grader did not run)."
     )
-    whose = (
-        " (the reference solutions)" if label.rstrip("/") == REFERENCE else ", not the reference"
-    )
     return (
         '<div class="course-impl-banner" role="note"><p>'
-        f"Drawn by <strong>{html.escape(label)}</strong>{whose}. "
-        f"{graded}</p></div>"
+        f"Drawn by {drawn}. {graded} A — in the text is a number that your code has not "
+        "computed yet.</p></div>"
     )

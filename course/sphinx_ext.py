@@ -132,8 +132,6 @@ def _mine_banner(
         return
     source = Path(app.env.doc2path(pagename))
     topics = impl.topics_of_page(source.read_text(encoding="utf-8")) if source.is_file() else []
-    if not topics:
-        return
     status = json.loads(Path(os.environ["COURSE_MINE_STATUS"]).read_text(encoding="utf-8"))
     banner = impl.banner_html(status["label"], topics, status.get("scores"))
     context["body"] = banner + context["body"]

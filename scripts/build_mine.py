@@ -120,7 +120,11 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ[impl.ENV] = spec  # read by the kernels that execute the pages
     os.environ["COURSE_MINE_STATUS"] = str(status)  # read by course.sphinx_ext
+    import yaml
     from jupyter_book.sphinx import build_sphinx
+
+    # Hidden folders (a learner's .pytest_cache, editor folders) are never pages.
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 
     print(f"==> Building the chapters with {label} into _build/mine/html (state {key})")
     code = build_sphinx(
@@ -129,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         noconfig=True,
         path_config=ROOT / "_config.yml",
         confoverrides={
-            "external_toc_path": "_toc.yml",
+            "external_toc_path": str(ROOT / "_toc.yml"),
+            "exclude_patterns": [*config.get("exclude_patterns", []), ".*"],
             "latex_individualpages": False,
             "nb_execution_cache_path": str(state / "jupyter_cache"),
             "nb_execution_allow_errors": True,
