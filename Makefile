@@ -104,3 +104,21 @@ lock:
 
 clean:
 	rm -rf _build assets/mathjax
+
+# ---- Your own chapters: make mine, make lab ---------------------------------------------------
+#   make mine   the chapters executed with your exercises/ (or IMPL=solutions, IMPL=path/to/folder)
+#               and built into _build/mine/html; _build/html is not touched
+#   make lab    JupyterLab on the chapters: book/*.md open as notebooks (jupytext), running your
+#               exercises/ (or IMPL=...); LAB_PORT=8888
+LAB_PORT ?= 8888
+
+.PHONY: mine lab
+
+mine: setup
+	@$(BIN)/python scripts/build_mine.py --impl $(or $(IMPL),exercises)
+
+lab: setup
+	@echo "==> JupyterLab on the chapters, running $(or $(IMPL),exercises) (Ctrl-C stops)"
+	COURSE_IMPL=$(or $(IMPL),exercises) PYTHONPATH=$(CURDIR) $(BIN)/jupyter-lab \
+	  --ServerApp.root_dir=$(CURDIR) --port=$(LAB_PORT) --LabApp.app_settings_dir=$(CURDIR)/binder/lab \
+	  --LabApp.default_url=/lab/tree/book/intro.md $(LAB_ARGS)

@@ -1,4 +1,4 @@
-"""Time the GRPO runs of chapter 11: ``python benchmarks/bench_rl.py``.
+"""Time the GRPO runs of chapter 11: ``python benchmarks/bench_rl.py [--impl exercises]``.
 
 Runs ``rl.train_grpo`` with the chapter's demonstration configuration and with the graded
 test's smaller one, on one thread, and prints the time and the greedy accuracy before and after.
@@ -9,8 +9,9 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+import impl
+
 from course import rl_task as task
-from solutions import rl
 
 RUNS = {
     "chapter demonstration": (task.Config(), 60.0),
@@ -22,6 +23,8 @@ RUNS = {
 
 
 def main() -> None:
+    args = impl.parser(__doc__.splitlines()[0]).parse_args()
+    rl = impl.load("rl", args.impl)
     for name, (config, goal) in RUNS.items():
         start = time.perf_counter()
         report = rl.train_grpo(config)
@@ -35,4 +38,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(impl.run(main))

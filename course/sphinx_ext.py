@@ -13,10 +13,17 @@
    it, moves inside its span, so the number is read (and highlighted) with its unit.
 5. Citations: the author–year styles of ``course/bibstyle.py`` ("DeepSeek-AI, 2024a" in the text
    and in the bibliography), which ``_config.yml`` names.
+6. Plain-Jupyter downloads: after the build, each chapter's download is replaced by its executed
+   notebook with the MyST turned into Markdown (``course.notebook_export``).
+7. ``make mine`` (``$COURSE_MINE_STATUS`` set): a banner on each chapter says which
+   implementation drew it and how many exercises are done, and a glued value that a failed cell
+   never computed shows as "—" instead of failing the build.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -25,9 +32,13 @@ from typing import Any
 import jupytext
 import nbformat
 from docutils import nodes
+from myst_nb.ext.glue.roles import PasteMarkdownRole, PasteRoleAny, PasteTextRole
 from sphinx.application import Sphinx
+from sphinx.util import logging
 
-from course import bibstyle, style
+from course import bibstyle, impl, style
+
+LOGGER = logging.getLogger(__name__)
 
 NOTEBOOK_NOTE = (
     "This notebook is a chapter of the course *Why was DeepSeek cheap?*. Run it from a clone of "
@@ -129,8 +140,62 @@ def _tidy_glued_numbers(app: Sphinx, doctree: nodes.document, docname: str) -> N
             node += nodes.Text(text)
 
 
+def _export_notebooks(app: Sphinx, exception: Exception | None) -> None:
+    """Replace each chapter's ``_sources/<page>.ipynb`` by its executed, plain-Jupyter notebook."""
+    if exception is not None or app.builder.format != "html":
+        return
+    from course.notebook_export import export_all
+
+    executed = Path(app.outdir).parent / "jupyter_execute"
+    if not executed.is_dir():
+        return
+    spec = impl.chosen() if os.environ.get("COURSE_MINE_STATUS") else impl.REFERENCE
+    written, failed = export_all(executed, Path(app.srcdir), Path(app.outdir) / "_sources", spec)
+    LOGGER.info(f"plain-Jupyter notebooks written for {len(written)} pages")
+    for page, reason in failed.items():
+        LOGGER.warning(f"{page}: no plain-Jupyter notebook ({reason})")
+
+
+def _dash_if_missing(role_class: type) -> type:
+    """A glue role that shows "—" where the value was never glued (a cell failed before it)."""
+
+    class Role(role_class):
+        def run(self):
+            result, messages = super().run()
+            if result or not messages:
+                return result, messages
+            return [nodes.inline("—", "—", classes=["pasted-text", "glue-missing"])], []
+
+    return Role
+
+
+def _mine_banner(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
+    if doctree is None or "body" not in context or pagename not in app.env.found_docs:
+        return
+    source = Path(app.env.doc2path(pagename))
+    topics = impl.topics_of_page(source.read_text(encoding="utf-8")) if source.is_file() else []
+    status = json.loads(Path(os.environ["COURSE_MINE_STATUS"]).read_text(encoding="utf-8"))
+    banner = impl.banner_html(status["label"], topics, status.get("scores"))
+    context["body"] = banner + context["body"]
+
+
 def setup(app: Sphinx) -> dict[str, bool]:
     bibstyle.register()
+    # ``make mine`` sets $COURSE_MINE_STATUS to a JSON file: {"label", "scores" (grader JSON)}.
+    if not os.environ.get("COURSE_MINE_STATUS"):
+        # The site is always drawn by the reference, whatever the shell says.
+        os.environ.pop(impl.ENV, None)
+    else:
+        for name, role_class in (
+            ("text", PasteTextRole),
+            ("md", PasteMarkdownRole),
+            ("any", PasteRoleAny),
+            ("", PasteRoleAny),
+        ):
+            app.add_role_to_domain("glue", name, _dash_if_missing(role_class)(), override=True)
+        app.connect("html-page-context", _mine_banner)
     app.setup_extension("sphinx_thebe")
     _drop_thebe_scripts(app)
     # Before sphinx-book-theme builds its header buttons (priority 501), so the download menu
@@ -141,4 +206,5 @@ def setup(app: Sphinx) -> dict[str, bool]:
     app.connect("html-page-context", _note_page_written)
     app.connect("build-finished", _copy_assets_if_nothing_was_written)
     app.connect("doctree-resolved", _tidy_glued_numbers)
+    app.connect("build-finished", _export_notebooks)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
