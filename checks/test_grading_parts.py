@@ -318,3 +318,24 @@ def test_grade_command_on_a_half_done_topic_with_k(tmp_path):
     )
     assert "not started (1 exercise): active_share" in out and "(67%)" in out
     assert "Next: active_share()" in out
+
+
+def test_grade_command_says_once_why_a_topic_file_cannot_be_used(tmp_path):
+    import subprocess
+    import sys
+
+    from grading.loader import ROOT
+
+    (tmp_path / "news.py").write_text("def percent_change(:\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "grading", "--impl", str(tmp_path), "news"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert out.startswith("Score of "), "the score table comes first"
+    reasons = [line for line in out.splitlines() if "cannot be used" in line]
+    assert len(reasons) == 1 and "syntax" in reasons[0].lower(), out
+    assert "tests fail; the first one says" not in out, "one reason, not one per exercise"
+    assert not (ROOT / ".pytest_cache").exists(), "the grader reads pyproject.toml's options"
+

@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(args.json or Path(scratch) / "scores.json")
         options = ["--impl", args.impl, "-q", "--tb=short", "-rN", "--no-header"]
-        options += ["--no-score-table", "--grading-json", str(report), "--rootdir", str(ROOT)]
+        options += ["--no-score-table", "--grading-json", str(report)]
+        options += ["-c", str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT)]
         # pytest's own progress and summary would come before the table; keep them for errors.
         pytest_output = io.StringIO()
         with contextlib.redirect_stdout(pytest_output):
@@ -106,6 +107,10 @@ def learner_report(scores: dict) -> str:
             names = ", ".join(e.exercise for e in not_started)
             count = f"{len(not_started)} exercise{'s' if len(not_started) != 1 else ''}"
             lines.append(f"  not started ({count}): {names}")
+        unusable = _topic_unusable(wrong) if wrong and len(wrong) == len(group) else None
+        if unusable:
+            lines.append(f"  every exercise fails because the file cannot be used: {unusable}")
+            wrong = []
         for exercise in wrong:
             failing = [t for t in exercise.ran if not t.passed]
             first = next((t for t in failing if not t.not_implemented), failing[0])
@@ -129,6 +134,16 @@ def learner_report(scores: dict) -> str:
             f"  .venv/bin/pytest tests/test_{next_up.topic}.py -k {next_up.exercise}{option}",
         ]
     return "\n".join(lines)
+
+
+def _topic_unusable(exercises) -> str | None:
+    """The loader's one-line reason when every test of a chapter failed with it, else None."""
+    messages = {_message(t.message)[0] for e in exercises for t in e.ran}
+    if len(messages) == 1:
+        (message,) = messages
+        if message.startswith("cannot grade "):
+            return message.split(": ", 1)[-1]
+    return None
 
 
 def _not_started(exercise) -> bool:
