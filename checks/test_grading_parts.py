@@ -338,4 +338,3 @@ def test_grade_command_says_once_why_a_topic_file_cannot_be_used(tmp_path):
     assert len(reasons) == 1 and "syntax" in reasons[0].lower(), out
     assert "tests fail; the first one says" not in out, "one reason, not one per exercise"
     assert not (ROOT / ".pytest_cache").exists(), "the grader reads pyproject.toml's options"
-
