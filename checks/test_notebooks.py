@@ -19,6 +19,7 @@ from myst_nb.core.variables import format_plain_text
 from nbclient import NotebookClient
 
 from checks.site import HTML, ROOT, toc_pages
+from course.style import prose_number
 
 EXECUTED = ROOT / "_build" / "jupyter_execute"
 NOTEBOOKS = [p for p in toc_pages() if (HTML / "_sources" / f"{p}.ipynb").exists()]
@@ -92,7 +93,7 @@ def test_downloaded_notebook_reads_in_plain_jupyter(page):
     glue_file = EXECUTED / f"{page}.glue.json"
     glued = json.loads(glue_file.read_text()) if glue_file.is_file() else {}
     for key, spec in re.findall(r"\{glue:text\}`(\w+):?([^`]*)`", source)[:10]:
-        value = format_plain_text(glued[key]["data"]["text/plain"], spec)
+        value = prose_number(format_plain_text(glued[key]["data"]["text/plain"], spec))
         assert value in text, f"{page}: the glued {key} ({value}) is not in the text"
 
 

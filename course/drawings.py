@@ -189,7 +189,7 @@ def router_steps(
                     alpha=0.5 if best else 0.35,
                 )
     for e in range(n):
-        ax.text(e + 0.3 * (e // size) + 0.5, len(rows) + 0.05, str(e), ha="center", fontsize=8)
+        ax.text(e + 0.3 * (e // size) + 0.5, len(rows) + 0.05, str(e), ha="center", fontsize=9)
     ax.text(n / 2, len(rows) + 0.45, "expert", ha="center", fontsize=9)
     ax.set_xlim(-5.2, n + 0.3 * n_group)
     ax.set_ylim(-0.2, len(rows) + 0.8)
@@ -286,8 +286,8 @@ def all_to_all(
         ],
         loc="upper center",
         bbox_to_anchor=(0.5, -0.06),
-        ncol=4,
-        fontsize=8,
+        ncol=2,
+        fontsize=10,
     )
     ax.set_aspect("equal")
     ax.autoscale_view()
