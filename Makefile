@@ -6,6 +6,8 @@
 #                install (requirements-grading.txt: numpy, torch, pytest, ...; no site toolchain)
 #                ARGS="news -k percent_change -x" passes topics and pytest's -k/-x on;
 #                TORCH_INDEX=https://download.pytorch.org/whl/cpu installs torch's CPU-only build
+#   make mine    the chapters executed with your exercises/ (or IMPL=path) in _build/mine/html
+#   make lab     JupyterLab on the chapters (book/*.md open as notebooks)
 #   make serve   serve the built site on http://127.0.0.1:8000
 #   make autograder  the Gradescope autograder bundle in dist/autograder.zip (EXTRA_TESTS=dir)
 #   make bench-grading  grade 100 generated submissions and report submissions per minute
