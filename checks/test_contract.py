@@ -1,6 +1,7 @@
 """The grading contract, checked on the course itself (see DESIGN.md, "The grading contract").
 
 - exercises/ and solutions/ expose the same public names, signatures and docstrings;
+- solutions/ never raises (or mentions) NotImplementedError;
 - a docstring is a contract (takes, returns, guarantees), not numbered steps of an algorithm;
 - every public function of a topic is an exercise with points and at least one test;
 - every graded test fails on the untouched stubs, for the right reason, and passes on solutions/.
@@ -62,6 +63,14 @@ def test_exercises_and_solutions_share_one_api(topic):
         assert stubs[name][0] == answers[name][0], f"{topic}.{name}: signatures differ"
         assert stubs[name][1] == answers[name][1], f"{topic}.{name}: docstrings differ"
         assert answers[name][1], f"{topic}.{name} has no docstring"
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_solutions_never_mention_not_implemented(topic):
+    """A solution is finished: no ``NotImplementedError``, not even the stubs' header text."""
+    source = (ROOT / "solutions" / f"{topic}.py").read_text(encoding="utf-8")
+    lines = [n for n, line in enumerate(source.splitlines(), 1) if "NotImplementedError" in line]
+    assert not lines, f"solutions/{topic}.py mentions NotImplementedError on lines {lines}"
 
 
 # A numbered step ("1. ...", "2) ...") or a "Steps:" heading at the start of a docstring line.

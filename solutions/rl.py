@@ -11,9 +11,6 @@ completions in all, each at most T tokens long. Rewards come as ``[B, G]``; per-
 quantities as ``[N, T]``, with completions of the same prompt next to each other (row
 i · G + j is completion j of prompt i). A mask ``[N, T]`` is 1.0 on generated tokens (the end
 token included) and 0.0 on padding.
-
-Exercises: replace each `raise NotImplementedError` with your implementation.
-Check your work with `make grade` or `pytest tests/test_rl.py`.
 """
 
 from __future__ import annotations
