@@ -78,6 +78,12 @@ def author_year_labels(entries: Iterable) -> list[str]:
     return labels
 
 
+def labels_by_key(entries: Iterable) -> dict[str, str]:
+    """Each entry's label as the book's bibliography shows it (all sources, in its order)."""
+    ordered = sorted(entries, key=sort_key)
+    return dict(zip((e.key for e in ordered), author_year_labels(ordered), strict=True))
+
+
 class AuthorYearLabelStyle(BaseLabelStyle):
     """pybtex label style: "Author, Year", with a letter when two entries would share it."""
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import nbformat
 from myst_nb.core.variables import format_plain_text
 from pybtex.database import BibliographyData, parse_file
-from pybtex.style.formatting.plain import Style
 
+from course import bibstyle
 from course.style import prose_number
 
 CHOOSER = """\
@@ -47,30 +47,12 @@ TITLES = {"note": "Note", "tip": "Tip", "warning": "Warning", "important": "Impo
 # Citations
 
 
-def _last_name(person) -> str:
-    return " ".join(person.last_names).replace("{", "").replace("}", "")
-
-
-def author_year(entry) -> str:
-    """``DeepSeek-AI, 2024``, ``Fedus et al., 2021`` or ``Kaplan and Brown, 2020``."""
-    people = entry.persons.get("author") or entry.persons.get("editor") or []
-    names = [_last_name(p) for p in people]
-    if not names:
-        who = entry.fields.get("organization", entry.fields.get("title", "?"))
-    elif len(names) == 1 or (len(names) == 2 and names[1] == "others"):
-        who = names[0] + (" et al." if len(names) == 2 else "")
-    elif len(names) == 2:
-        who = f"{names[0]} and {names[1]}"
-    else:
-        who = f"{names[0]} et al."
-    return f"{who}, {entry.fields.get('year', 'n.d.')}".replace("{", "").replace("}", "")
-
-
 class Citations:
     """Renders ``{cite:p}``/``{cite:t}`` and remembers the keys for the reference list."""
 
     def __init__(self, bib: BibliographyData) -> None:
         self.bib = bib
+        self.labels = bibstyle.labels_by_key(bib.entries.values())
         self.used: list[str] = []
 
     def cite(self, role: str, content: str) -> str:
@@ -78,7 +60,7 @@ class Citations:
         for key in keys:
             if key not in self.used:
                 self.used.append(key)
-        labels = [author_year(self.bib.entries[k]) if k in self.bib.entries else k for k in keys]
+        labels = [self.labels.get(k, k) for k in keys]
         if role == "cite:t":
             return "; ".join(re.sub(r"^(.*), (\S+)$", r"\1 (\2)", label) for label in labels)
         return "(" + "; ".join(labels) + ")"
@@ -89,10 +71,10 @@ class Citations:
         if not entries:
             return ""
         lines = ["## References", ""]
-        formatted = {e.key: e for e in Style().format_entries(entries)}
-        for key in sorted(formatted, key=lambda k: author_year(self.bib.entries[k]).lower()):
-            text = re.sub(r"(?<!\\)\$", r"\\$", formatted[key].text.render_as("text"))
-            lines.append(f"- **{author_year(self.bib.entries[key])}.** {text}")
+        bibstyle.register()
+        for entry in bibstyle.CourseStyle().format_entries(entries):
+            text = re.sub(r"(?<!\\)\$", r"\\$", entry.text.render_as("text"))
+            lines.append(f"- **{self.labels[entry.key]}.** {text}")
         return "\n".join(lines)
 
 
