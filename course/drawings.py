@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
 from course.formats import FloatFormat
+from course.moe_layer import select_experts
 from course.style import PALETTE
 
 FIELD_COLOURS = {
@@ -89,8 +91,10 @@ def router_step_values(
     group_score = np.sort(choice.reshape(n_group, size), axis=1)[:, -2:].sum(axis=1)
     kept = np.zeros(n_group, bool)
     kept[np.argsort(-group_score, kind="stable")[:topk_group]] = True
-    masked = np.where(np.repeat(kept, size), choice, -np.inf)
-    chosen = np.sort(np.argsort(-masked, kind="stable")[:top_k])
+    picked = select_experts(
+        torch.as_tensor(choice)[None], n_group=n_group, topk_group=topk_group, top_k=top_k
+    )
+    chosen = np.sort(picked[0].numpy())
     gates = affinity[chosen] / affinity[chosen].sum() * routed_scaling_factor
     return {
         "affinity": affinity,
