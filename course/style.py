@@ -162,7 +162,7 @@ def fmt(
     words: bool = False,
     sign: bool = False,
 ) -> str:
-    """A number for the prose, with its currency and unit: the one formatter of glued numbers.
+    """A number for printed lines and prose, with its currency and unit.
 
     - ``digits`` significant digits (trailing zeros kept: 17.0, not 17);
     - below 10⁻³ or from 10⁶ up (unless ``words``), "a × 10ⁿ";
