@@ -373,6 +373,8 @@ def in_view(rect: dict[str, float], viewport: dict[str, int]) -> bool:
 def test_phone_buttons_open_and_close_the_panels(browser, site, side):
     """At phone width, tapping the visible ☰ (or contents) button shows its panel; a tap beside
     the panel closes it again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     viewport = VIEWPORTS["phone"]
     context = browser.new_context(viewport=viewport, has_touch=True, is_mobile=True)
     page = context.new_page()
@@ -392,7 +394,11 @@ def test_phone_buttons_open_and_close_the_panels(browser, site, side):
             beside = rect["x"] + rect["width"] + 20 if rect["x"] < 50 else rect["x"] - 20
             page.touchscreen.tap(beside, viewport["height"] / 2)
             page.wait_for_function(f"!document.querySelector('#pst-{side}-sidebar-modal').open")
-            assert not panel.is_visible(), f"{side} panel still shown after closing"
+            # the dialog may still be painted for the length of its closing transition
+            try:
+                panel.wait_for(state="hidden", timeout=5000)
+            except PlaywrightTimeout:
+                pytest.fail(f"{side} panel still shown 5 s after closing")
     finally:
         context.close()
 
