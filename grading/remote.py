@@ -113,6 +113,7 @@ class Connection:
         self.alive = True
         self.synced: dict[str, Any] = {}
         self.scenario_keys: set[str] = set()  # test files whose source this worker holds
+        self.loaded: set[str] = set()  # topics whose files this worker has imported
 
     def ending(self) -> str:
         """Wait briefly for the keeper's account of how the worker ended."""
@@ -297,15 +298,43 @@ def raise_from_worker(info: Any, limits: WorkerLimits, filename: str) -> None:
 
 
 @dataclass
-class TopicState:
-    """A topic file of a submission, imported in a worker (restarted after a crash)."""
+class SubmissionWorker:
+    """The one worker that holds a submission's topic files (a fresh one after a crash).
+
+    One process for every topic costs one start (three forks of the server) per submission
+    instead of one per topic; a crash still costs only the test that was running, and the
+    next request starts a fresh worker into which topic files are loaded again as needed.
+    """
 
     client: socket.socket
+    limits: WorkerLimits
+    connection: Connection | None = None
+
+    def live(self) -> Connection:
+        """The running worker, started if there is none.
+
+        Raises:
+            WorkerEnded: the sandbox did not start a worker.
+        """
+        if self.connection is None or not self.connection.alive:
+            self.connection = Connection(self.client, self.limits)
+        return self.connection
+
+    def abandon(self) -> None:
+        """End the worker without waiting for the keeper's account of its ending."""
+        if self.connection is not None and self.connection.alive:
+            self.connection.abandon()
+
+
+@dataclass
+class TopicState:
+    """A topic file of a submission, imported in the submission's worker when first needed."""
+
+    worker: SubmissionWorker
     topic: str
     source: str
     limits: WorkerLimits
-    connection: Connection | None = None
-    starts: int = 0
+    crashes: int = 0  # workers that ended during this topic's requests
     problem: str = ""  # why this topic cannot be graded any more
     scenario_sources: dict[str, str] = field(default_factory=dict)
 
@@ -314,25 +343,25 @@ class TopicState:
         return f"{self.topic}.py"
 
     def ensure(self) -> Connection:
-        """The live worker, started (and the topic file loaded in it) if needed.
+        """The live worker with this topic file loaded (a fresh worker if the last one ended).
 
         Raises:
-            WorkerEnded: the topic cannot be loaded, or its workers ended too often.
+            WorkerEnded: the topic cannot be loaded, or workers ended too often in its tests.
         """
         if self.problem:
             raise WorkerEnded(self.problem)
-        if self.connection is not None and self.connection.alive:
-            return self.connection
-        if self.starts > self.limits.restarts:
+        if self.crashes > self.limits.restarts:
             self.problem = (
-                f"not run: the submission's process for '{self.topic}' ended {self.starts} times"
+                f"not run: the submission's process ended {self.crashes} times "
+                f"in the tests of '{self.topic}'"
             )
             raise WorkerEnded(self.problem)
-        self.starts += 1
-        self.connection = Connection(self.client, self.limits)
+        connection = self.worker.live()
+        if self.topic in connection.loaded:
+            return connection
         load = {"op": "load", "topic": self.topic, "source": self.source}
         try:
-            reply = self.connection.request({**load, "filename": self.filename})
+            reply = connection.request({**load, "filename": self.filename})
         except WorkerEnded as ending:
             self.problem = f"the process ended while importing {self.filename}: {ending}"
             raise WorkerEnded(self.problem) from None
@@ -348,9 +377,9 @@ class TopicState:
             from grading.loader import describe_import_error
 
             self.problem = describe_import_error(reply["load_error"], self.filename, self.topic)
-            self.connection.stop()
             raise WorkerEnded(self.problem)
-        return self.connection
+        connection.loaded.add(self.topic)
+        return connection
 
     def request(self, message: dict, args: tuple = (), kwargs: dict | None = None) -> Any:
         """One call into the worker; returns its value or raises what the learner's code raised."""
@@ -361,9 +390,14 @@ class TopicState:
             key = message.get("key")
             if key is not None and key in connection.scenario_keys:
                 message = {k: v for k, v in message.items() if k != "source"}  # sent already
-            reply = connection.request(
-                {**message, "args": list(args), "kwargs": dict(kwargs), "state": state}
-            )
+            message = {**message, "topic": self.topic}
+            try:
+                reply = connection.request(
+                    {**message, "args": list(args), "kwargs": dict(kwargs), "state": state}
+                )
+            except WorkerEnded:
+                self.crashes += 1
+                raise
             if key is not None and "raised" not in reply:
                 connection.scenario_keys.add(key)
         except WorkerEnded as ending:
@@ -377,15 +411,6 @@ class TopicState:
         if "raised" in reply:
             raise_from_worker(reply["raised"], self.limits, self.filename)
         return reply.get("value")
-
-    def close(self) -> None:
-        if self.connection is not None and self.connection.alive:
-            self.connection.stop()
-
-    def abandon(self) -> None:
-        """End the worker without waiting for the keeper's account of its ending."""
-        if self.connection is not None and self.connection.alive:
-            self.connection.abandon()
 
 
 class RemoteTopic:
@@ -519,6 +544,7 @@ class RemoteSession:
         self.sources = sources
         self.limits = limits
         self.topics: dict[str, TopicState] = {}
+        self.worker = SubmissionWorker(client, limits)
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.stash[REMOTE_KEY] = self
@@ -532,13 +558,11 @@ class RemoteSession:
         if name not in self.sources:
             raise WorkerEnded(f"no file {name}.py in the submission: nothing to grade for '{name}'")
         if name not in self.topics:
-            self.topics[name] = TopicState(self.client, name, self.sources[name], self.limits)
+            self.topics[name] = TopicState(self.worker, name, self.sources[name], self.limits)
         state = self.topics[name]
         state.ensure()
         return RemoteTopic(state)
 
     def pytest_sessionfinish(self) -> None:
-        # End every worker at once: the keepers end them whether or not anyone waits for
-        # their account, and waiting for each in turn held up the end of every submission.
-        for topic in self.topics.values():
-            topic.abandon()
+        # The keeper ends the worker whether or not anyone waits for its account.
+        self.worker.abandon()

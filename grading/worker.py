@@ -1,14 +1,14 @@
 """The submission's side of grading: a fork server and the workers it starts.
 
 The server runs in its own sandbox (``grading.sandbox``), imports numpy, torch and the course
-helpers once, and forks one worker per topic of a submission (and a fresh one after a crash).
+helpers once, and forks one worker per submission (and a fresh one after a crash).
 Each worker:
 
 - enters namespaces of its own (user, PID, mount, network, IPC) when the kernel allows, so it
   sees no other worker, no grader process and no network, with a private ``/tmp``;
 - lowers its limits (memory, CPU time, file size, processes), cannot be debugged or read
   through ``/proc`` by other processes, and discards whatever it prints;
-- imports one topic file from source text sent by the trusted grader, then answers requests:
+- imports the topic files from source text sent by the trusted grader, then answers requests:
   call a function, run a test's scenario, read an attribute. Answers are plain values
   (``grading.wire``); an exception comes back as its type name and message.
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import gc
 import hashlib
 import importlib.abc
 import json
@@ -201,11 +202,11 @@ def _end_forked_child() -> None:
 
 
 class Worker:
-    """Holds the imported topic module and the objects the grader has references to."""
+    """Holds the submission's imported topic modules and the objects the grader refers to."""
 
     def __init__(self) -> None:
-        self.module: types.ModuleType | None = None
-        self.filename = "<submission>"
+        self.modules: dict[str, types.ModuleType] = {}
+        self.filenames: set[str] = set()
         self.objects: dict[int, Any] = {}
         self.numbers: dict[int, int] = {}
         self.scenarios: dict[str, types.ModuleType] = {}
@@ -224,7 +225,7 @@ class Worker:
 
     def load(self, topic: str, source: str, filename: str) -> dict:
         """Import the topic file from its source text; ``{"loaded": True}`` or the error."""
-        self.filename = filename
+        self.filenames.add(filename)
         name = f"{MODULE_PREFIX}{topic}"
         module = types.ModuleType(name)
         module.__file__ = filename
@@ -234,13 +235,13 @@ class Worker:
         except BaseException as error:  # learners' code can raise anything
             sys.modules.pop(name, None)
             return {"load_error": self.describe(error)}
-        self.module = module
+        self.modules[topic] = module
         return {"loaded": True}
 
     def describe(self, error: BaseException) -> dict:
         """An exception as plain data: type, message, the submission's line, errno, exit code."""
         frames = [
-            f for f in traceback.extract_tb(error.__traceback__) if f.filename == self.filename
+            f for f in traceback.extract_tb(error.__traceback__) if f.filename in self.filenames
         ]
         line = frames[-1].lineno if frames else getattr(error, "lineno", None)
         builtin = type(error).__module__ == "builtins"
@@ -263,11 +264,16 @@ class Worker:
             info["code"] = code if isinstance(code, int | str | None) else str(code)[:100]
         return info
 
+    def module(self, request: dict) -> types.ModuleType:
+        """The topic module a request names."""
+        module = self.modules.get(str(request.get("topic")))
+        if module is None:
+            raise wire.WireError("that topic file is not loaded")
+        return module
+
     def target(self, request: dict) -> Any:
         target = request.get("target")
-        base = self.module if target is None else target
-        if base is None:
-            raise wire.WireError("no topic file is loaded")
+        base = self.module(request) if target is None else target
         name = request.get("name")
         return base if name is None else getattr(base, str(name))
 
@@ -312,7 +318,7 @@ class Worker:
                 elif op == "iter":
                     value = list(self.target(request))
                 elif op == "scenario":
-                    value = self.scenario(request)(self.module, *args, **kwargs)
+                    value = self.scenario(request)(self.module(request), *args, **kwargs)
                 else:
                     raise wire.WireError(f"unknown request {op!r}")
             except BaseException as error:  # learners' code can raise anything
@@ -616,6 +622,8 @@ def server_main(control_fd: int, isolate: bool) -> int:
     control = socket.socket(fileno=control_fd)
     preload()
     warm_training()
+    gc.collect()
+    gc.freeze()  # workers' collections skip what the server imported: fewer copied pages
     problem = probe_isolation() if isolate else "not asked for"
     control.sendall(json.dumps({"ready": True, "isolation": problem}).encode() + b"\n")
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # keepers are reaped by the kernel
