@@ -125,6 +125,23 @@ def test_wire_keeps_types_shapes_and_bits():
 
 @pytest.mark.parametrize(
     "value",
+    [
+        [(0, "F", 1, 0.5, 1.0)] * 3,  # a list of plain tuples (sent without a call per item)
+        [1, 2.5, None, True, "s", -(2**53)],
+        [1.0, float("inf")],  # not plain: inf has its own form
+        (2**53 + 1, 1),  # nor is an int of more than 53 bits
+        [True, 1, 1.0],  # bools stay bools
+        [[1, [2.0, (3, "x")]], {"k": (None,)}],
+    ],
+)
+def test_wire_lists_of_plain_items_come_back_equal(value):
+    back = roundtrip(value)
+    assert back == value
+    assert [type(x) for x in back] == [type(x) for x in value]
+
+
+@pytest.mark.parametrize(
+    "value",
     [object(), print, [1, {2}], __import__("numpy").array([object()]), wire.WireError("x")],
 )
 def test_wire_refuses_what_is_not_plain_data(value):

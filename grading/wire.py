@@ -98,9 +98,12 @@ class Encoder:
         tensor = _as_tensor(value)
         if tensor is not None:
             return tensor(self)
-        if isinstance(value, list | tuple) and type(value) in (list, tuple):
-            items = [self.encode(item, depth + 1) for item in value]
-            return items if isinstance(value, list) else {"tuple": items}
+        if type(value) in (list, tuple):
+            if _all_plain(value):  # the common case, without a call per item
+                items = list(value)
+            else:
+                items = [self.encode(item, depth + 1) for item in value]
+            return items if type(value) is list else {"tuple": items}
         if type(value) is dict:
             return {"dict": [[self.encode(k, depth + 1), self.encode(v, depth + 1)] for k, v in value.items()]}  # fmt: skip
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -114,6 +117,30 @@ class Encoder:
             ref = self.to_ref(value)
             return {"ref": ref.number, "type": ref.type_name}
         raise WireError(f"a value of type {type(value).__name__} cannot be sent")
+
+
+def _all_plain(items: list | tuple) -> bool:
+    """Whether every item is sent as it is: None, a bool, a str, a finite float, or an int
+    of at most 53 bits."""
+    for item in items:
+        kind = type(item)
+        if kind is float:
+            if item - item != 0.0:  # inf or nan
+                return False
+        elif kind is int:
+            if not -(2**53) <= item <= 2**53:
+                return False
+        elif not (item is None or kind is str or kind is bool):
+            return False
+    return True
+
+
+def _all_scalars(items: list) -> bool:
+    """Whether a received list holds no lists or objects (its items decode to themselves)."""
+    for item in items:
+        if type(item) in (list, dict):
+            return False
+    return True
 
 
 def _as_tensor(value: Any):
@@ -159,6 +186,8 @@ class Decoder:
         if tree is None or isinstance(tree, bool | int | float | str):
             return tree
         if isinstance(tree, list):
+            if _all_scalars(tree):
+                return tree
             return [self.decode(item, depth + 1) for item in tree]
         if not isinstance(tree, dict) or len(tree) == 0:
             raise WireError("malformed value")
@@ -180,7 +209,10 @@ class Decoder:
         if "tensor" in tree:
             return _decode_tensor(tree, self._data(tree.get("data")))
         if "tuple" in tree:
-            return tuple(self.decode(item, depth + 1) for item in _list(tree["tuple"]))
+            items = _list(tree["tuple"])
+            if _all_scalars(items):
+                return tuple(items)
+            return tuple(self.decode(item, depth + 1) for item in items)
         if "dict" in tree:
             result = {}
             for pair in _list(tree["dict"]):
