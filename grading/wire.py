@@ -137,10 +137,7 @@ def _all_plain(items: list | tuple) -> bool:
 
 def _all_scalars(items: list) -> bool:
     """Whether a received list holds no lists or objects (its items decode to themselves)."""
-    for item in items:
-        if type(item) in (list, dict):
-            return False
-    return True
+    return all(type(item) not in (list, dict) for item in items)
 
 
 def _as_tensor(value: Any):
