@@ -1,9 +1,15 @@
 """Benchmark the isolated grader: ``python benchmarks/bench_grading.py [-n 100] [--workers 2]``.
 
-Generates N submissions from solutions/ (about half correct, a third with one plausible mistake
-from checks/mutants/, the rest broken: syntax error, raising or exiting on import, untouched
-stubs, an endless loop), grades them as one batch with ``python -m grading.autograde``, and
-prints submissions per minute. It also times one complete (correct) submission on its own.
+Times, with ``python -m grading.autograde`` from command start to written reports:
+
+1. one complete (correct) submission on its own;
+2. a batch of N correct submissions (copies of solutions/, each with its own header line);
+3. with ``--mix mixed`` or ``both`` (the default), a batch of N like a real class: half
+   correct, three in ten with one plausible mistake from checks/mutants/, the rest broken
+   (untouched stubs, a syntax error, raising or exiting on import, an endless loop, which
+   costs the per-test time limit, 2 s here, on each test of its exercise).
+
+Prints submissions per minute for each batch.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ BROKEN = {
 def make_submission(folder: Path, kind: str, rng: random.Random) -> None:
     """A submission of ``kind``: correct, mutant, stubs, loop, or a key of ``BROKEN``."""
     shutil.copytree(ROOT / "solutions", folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for path in folder.glob("*.py"):  # every learner's files differ, if only by a comment
+        path.write_text(f"# {folder.name}\n{path.read_text()}")
     topic = rng.choice(graded_topics())
     target = folder / f"{topic}.py"
     if kind == "mutant":
@@ -68,30 +76,44 @@ def grade(paths: list[Path], out: Path, workers: int, timeout: float) -> float:
     return time.perf_counter() - start
 
 
+def batch_rate(folder: Path, mix: list[str], args: argparse.Namespace, rng) -> str:
+    """Grade ``mix`` as one batch; one line with its rate."""
+    for i, kind in enumerate(mix):
+        make_submission(folder / "batch" / f"{i:03d}-{kind.replace(' ', '-')}", kind, rng)
+    seconds = grade([folder / "batch"], folder / "out", args.workers, args.timeout)
+    rows = (folder / "out" / "gradebook.csv").read_text().splitlines()[1:]
+    if len(rows) != len(mix):
+        raise SystemExit(f"expected {len(mix)} reports, found {len(rows)}")
+    return f"{seconds:.1f} s, {60 * len(rows) / seconds:.1f} submissions per minute"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=100, help="submissions (default 100)")
+    parser.add_argument("-n", type=int, default=100, help="submissions per batch (default 100)")
     parser.add_argument("--workers", type=int, default=2, help="parallel workers (default 2)")
     parser.add_argument(
         "--timeout", type=float, default=2, help="per-test limit for the loop cases"
     )
+    parser.add_argument(
+        "--mix", choices=("correct", "mixed", "both"), default="both", help="which batches"
+    )
     args = parser.parse_args()
     rng = random.Random(0)
     with tempfile.TemporaryDirectory() as scratch:
-        batch = Path(scratch) / "batch"
-        for i, kind in enumerate(kinds(args.n)):
-            make_submission(batch / f"{i:03d}-{kind.replace(' ', '-')}", kind, rng)
-        one = grade([batch / "000-correct"], Path(scratch) / "one", args.workers, args.timeout)
-        seconds = grade([batch], Path(scratch) / "all", args.workers, args.timeout)
-        rows = (Path(scratch) / "all" / "gradebook.csv").read_text().splitlines()
-    print(
-        f"one complete submission with {args.workers} workers: {one:.1f} s wall-clock "
-        "(command start to reports)"
-    )
-    print(
-        f"{len(rows) - 1} submissions with {args.workers} workers: {seconds:.1f} s, "
-        f"{60 * (len(rows) - 1) / seconds:.1f} submissions per minute"
-    )
+        one_folder = Path(scratch) / "one"
+        make_submission(one_folder / "000-correct", "correct", rng)
+        one = grade([one_folder / "000-correct"], one_folder / "out", args.workers, args.timeout)
+        print(
+            f"one complete submission with {args.workers} workers: {one:.1f} s wall-clock "
+            "(command start to reports)",
+            flush=True,
+        )
+        if args.mix in ("correct", "both"):
+            line = batch_rate(Path(scratch) / "correct", ["correct"] * args.n, args, rng)
+            print(f"{args.n} correct submissions, {args.workers} workers: {line}", flush=True)
+        if args.mix in ("mixed", "both"):
+            line = batch_rate(Path(scratch) / "mixed", kinds(args.n), args, rng)
+            print(f"{args.n} mixed submissions, {args.workers} workers: {line}", flush=True)
     return 0
 
 

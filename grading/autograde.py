@@ -204,7 +204,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--restarts",
         type=int,
         default=defaults.restarts,
-        help=f"fresh workers per topic after crashes (default {defaults.restarts})",
+        help=f"crashes allowed in one topic's tests (default {defaults.restarts})",
     )
     parser.add_argument(
         "--unsafe",

@@ -3,14 +3,15 @@
 For each submission the driver forks a *trusted* grading process from itself (it has already
 imported numpy, torch and pytest, so this costs milliseconds). That process runs the
 instructor's tests with ``grading.remote``: every test body and every check runs in it, and
-each call into the learner's code goes over a socket to a *worker* started by the fork server
+each call into the learner's code goes over a socket to the submission's *worker* (one
+process that loads its topic files as the tests need them), started by the fork server
 (``grading.worker``) inside the sandbox (``grading.sandbox``). Workers see the learner's topic
 files only as source text sent to them: no files of the instructor, of other submissions or
 of the reports.
 
 A submission graded on its own, with more cores than submissions, has its test files shared
-out among several trusted processes (whole files each, so a topic keeps one worker); their
-results are merged into one grade.
+out among several trusted processes (whole files each, each process with a worker of its
+own); their results are merged into one grade.
 
 The trusted process streams one JSON line per event (tests collected, a test started, a
 result) to the driver over a pipe. The driver enforces the whole-submission time limit: it
@@ -431,8 +432,8 @@ class BatchGrader:
     def shards(self, job: Job, count: int) -> list[Job]:
         """``job`` as up to ``count`` jobs over disjoint groups of whole test files.
 
-        A topic's tests stay in one group, so each topic still has one worker (and one
-        restart budget). Groups are balanced by each file's grading time in this batch so
+        A topic's tests stay in one group, so each topic is still loaded in one worker (and
+        has one crash budget). Groups are balanced by each file's grading time in this batch so
         far, or by its number of tests before that (longest first, onto the lightest group).
         """
         files = self.test_files()

@@ -57,7 +57,7 @@ class WorkerLimits:
     file_mb: int = 64
     processes: int = 64
     tmp_mb: int = 64
-    restarts: int = 20  # fresh workers per topic after crashes
+    restarts: int = 20  # crashes allowed in the tests of one topic
     answer_s: float = 60.0  # the longest wait for any answer (a safety net behind the test limit)
 
 
