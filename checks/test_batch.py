@@ -253,6 +253,29 @@ def test_os_exit_in_a_function_costs_that_test_only(tmp_path):
     assert_only_lost(grade, "training_cost", "exited with code 7")
 
 
+def test_one_worker_per_submission_a_crash_costs_one_test_and_topics_load_again(tmp_path):
+    """A submission's topics share one worker: a crash in a floats test (graded first) costs
+    that test only, and news loads into the fresh worker and keeps every point."""
+    folder = submission(tmp_path / "s", SOLUTION)
+    floats = (ROOT / "solutions" / "floats.py").read_text(encoding="utf-8")
+    crash = "import os\ndef ulp(fmt, x):\n    os._exit(5)\n"
+    (folder / "floats.py").write_text(f"{floats}\n\n{crash}", encoding="utf-8")
+    grade = isolation.grade_folder(folder, "s", limits=FAST, instructor=command_tree(), unsafe=True)
+    lost = [t for t in grade.tests if not t.passed]
+    assert lost and all(t.exercise == "ulp" and "exited with code 5" in t.message for t in lost)
+    assert all(t.passed for t in grade.tests if t.exercise != "ulp")
+    assert any(t.topic == "news" for t in grade.tests)
+
+
+def test_a_topic_that_ends_its_worker_on_import_costs_that_topic_only(tmp_path):
+    folder = submission(tmp_path / "s", SOLUTION)
+    (folder / "floats.py").write_text("import os\nos._exit(9)\n", encoding="utf-8")
+    grade = isolation.grade_folder(folder, "s", limits=FAST, instructor=command_tree(), unsafe=True)
+    floats = [t for t in grade.tests if t.topic == "floats"]
+    assert floats and all("ended while importing floats.py" in t.message for t in floats)
+    assert all(t.passed for t in grade.tests if t.topic == "news")
+
+
 def test_printing_and_writing_floods(tmp_path):
     """Printing goes nowhere; a huge file hits the file-size limit and costs that test."""
     source = solution_with(
