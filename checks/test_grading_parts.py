@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import zipfile
 
@@ -355,3 +357,30 @@ def test_grade_command_says_once_why_a_topic_file_cannot_be_used(tmp_path):
     assert len(reasons) == 1 and "syntax" in reasons[0].lower(), out
     assert "tests fail; the first one says" not in out, "one reason, not one per exercise"
     assert not (ROOT / ".pytest_cache").exists(), "the grader reads pyproject.toml's options"
+
+
+def test_a_workers_cpu_limit_grows_with_each_topic_file_it_loads():
+    """One worker holds every topic file of a submission: ``cpu_s`` seconds for each."""
+    import resource
+
+    from grading.worker import Worker, apply_limits
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the limits must not reach this test process
+        soft = []
+        try:
+            apply_limits({"cpu_s": 5, "topics": 3})
+            soft.append(resource.getrlimit(resource.RLIMIT_CPU))
+            worker = Worker(cpu_s=5)
+            for topic in ("a", "b", "broken", "c"):
+                worker.load(topic, "x = 1" if topic != "broken" else "1/0", f"{topic}.py")
+                soft.append(resource.getrlimit(resource.RLIMIT_CPU))
+        finally:
+            os.write(write, json.dumps(soft).encode())
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        limits = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+    assert limits == [[5, 16], [5, 16], [10, 16], [10, 16], [15, 16]]

@@ -192,7 +192,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--cpu-s",
         type=int,
         default=defaults.cpu_s,
-        help=f"CPU seconds per worker (default {defaults.cpu_s})",
+        help=f"CPU seconds per topic file in a worker (default {defaults.cpu_s})",
     )
     parser.add_argument(
         "--file-mb",

@@ -59,7 +59,7 @@ class Limits:
     test_timeout_s: float = 20.0
     wall_s: float = 300.0
     memory_mb: int = 4096
-    cpu_s: int = 120
+    cpu_s: int = 120  # per topic file loaded in a worker
     file_mb: int = 64
     restarts: int = 20
     processes: int = 64

@@ -27,7 +27,7 @@ import json
 import signal
 import socket
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,8 @@ class WorkerLimits:
     """What one worker may use; zero switches a limit off."""
 
     memory_mb: int = 4096
-    cpu_s: int = 120
+    cpu_s: int = 120  # for each topic file the worker has loaded
+    topics: int = 1  # topic files the worker may load (its CPU time is at most cpu_s each)
     file_mb: int = 64
     processes: int = 64
     tmp_mb: int = 64
@@ -68,7 +69,7 @@ def describe_ending(ending: dict, limits: WorkerLimits) -> str:
     if "signal" in ending:
         number = int(ending["signal"])
         if number == signal.SIGXCPU:
-            return f"used up the CPU-time limit of {limits.cpu_s} s"
+            return f"used up the CPU-time limit of {limits.cpu_s} s per topic file it had loaded"
         if number == signal.SIGXFSZ:
             return f"wrote more than the {limits.file_mb} MB file-size limit"
         if number == signal.SIGKILL:
@@ -544,7 +545,7 @@ class RemoteSession:
         self.sources = sources
         self.limits = limits
         self.topics: dict[str, TopicState] = {}
-        self.worker = SubmissionWorker(client, limits)
+        self.worker = SubmissionWorker(client, replace(limits, topics=max(1, len(sources))))
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.stash[REMOTE_KEY] = self

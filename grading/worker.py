@@ -141,8 +141,9 @@ def apply_limits(limits: dict) -> None:
     """Address space, CPU seconds, largest file, processes; no core files."""
     if limits.get("memory_mb", 0) > 0:
         set_limit(resource.RLIMIT_AS, limits["memory_mb"] * 2**20)
-    if limits.get("cpu_s", 0) > 0:
-        set_limit(resource.RLIMIT_CPU, int(limits["cpu_s"]), int(limits["cpu_s"]) + 1)
+    if limits.get("cpu_s", 0) > 0:  # raised by cpu_s for each topic file loaded, up to the hard
+        cpu_s, topics = int(limits["cpu_s"]), max(1, int(limits.get("topics", 1)))
+        set_limit(resource.RLIMIT_CPU, cpu_s, cpu_s * topics + 1)
     if limits.get("file_mb", 0) > 0:
         set_limit(resource.RLIMIT_FSIZE, limits["file_mb"] * 2**20)
     if limits.get("processes", 0) > 0:
@@ -201,9 +202,14 @@ def _end_forked_child() -> None:
 
 
 class Worker:
-    """Holds the submission's imported topic modules and the objects the grader refers to."""
+    """Holds the submission's imported topic modules and the objects the grader refers to.
 
-    def __init__(self) -> None:
+    Its CPU-time limit grows by ``cpu_s`` seconds with each topic file it loads (up to the hard
+    limit that ``apply_limits`` set), so a slow topic does not use up the others' time.
+    """
+
+    def __init__(self, cpu_s: int = 0) -> None:
+        self.cpu_s = cpu_s
         self.modules: dict[str, types.ModuleType] = {}
         self.filenames: set[str] = set()
         self.objects: dict[int, Any] = {}
@@ -235,7 +241,19 @@ class Worker:
             sys.modules.pop(name, None)
             return {"load_error": self.describe(error)}
         self.modules[topic] = module
+        self.grow_cpu_limit()
         return {"loaded": True}
+
+    def grow_cpu_limit(self) -> None:
+        """CPU time up to ``cpu_s`` seconds per loaded topic file, never above the hard limit."""
+        soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        if self.cpu_s <= 0 or soft == resource.RLIM_INFINITY:
+            return
+        wanted = self.cpu_s * len(self.modules)
+        if hard != resource.RLIM_INFINITY:
+            wanted = min(wanted, hard - 1)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_CPU, (max(soft, wanted), hard))
 
     def describe(self, error: BaseException) -> dict:
         """An exception as plain data: type, message, the submission's line, errno, exit code."""
@@ -412,9 +430,9 @@ class call_state(contextlib.AbstractContextManager):
         self.stack.close()
 
 
-def serve(sock: socket.socket) -> None:
+def serve(sock: socket.socket, cpu_s: int = 0) -> None:
     """Answer requests until the grader closes the connection."""
-    worker = Worker()
+    worker = Worker(cpu_s)
     while True:
         try:
             request = wire.receive(sock, worker.from_ref)
@@ -456,7 +474,7 @@ def worker_process(work: socket.socket, limits: dict) -> None:
         apply_limits(limits)
         _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
         _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-        serve(work)
+        serve(work, int(limits.get("cpu_s", 0) or 0))
     except BaseException:
         code = 98
     os._exit(code)
