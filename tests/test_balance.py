@@ -4,6 +4,7 @@ Expected values are worked by hand in the comments, counted by brute force with 
 or checked as properties (balanced and collapsed routers); none is computed by the solution.
 """
 
+import functools
 from dataclasses import replace
 
 import numpy as np
@@ -402,17 +403,27 @@ def test_max_load_ratio_balanced_and_collapsed(balance):
 
 # --- train_moe -----------------------------------------------------------------------------
 
-# A small version of the chapter's run (80 steps of 256 tokens). With the reference solution
-# it ends, on the 2,048-token evaluation batch, at max/mean load 1.40 (bias) and 1.37
-# (auxiliary loss) with task losses 1.460 and 1.403; without balancing the router collapses
-# to 4.00 with loss 1.673. A reversed bias update, an update that never happens or a detached
-# auxiliary loss leave the load at 4.0 (loss 1.67 to 1.70); a bias that also enters the gate
-# weights ends at 2.96 (2.44 over the last 30 steps) with loss 2.43. The bounds sit between,
-# with margin on both sides.
-SMALL = replace(lab.Config(), steps=80, tokens_per_step=256, eval_tokens=2048)
-MAX_RATIO = 2.0  # max/mean load on the evaluation batch, and averaged over the last 30 steps
-MAX_LOSS = 1.56  # task loss on the evaluation batch
-MIN_COLLAPSE = 2.5  # the unbalanced run's max/mean load on the evaluation batch
+# A small version of the chapter's run: 30 steps of 512 tokens, a faster bias update
+# (γ = 0.03) and a larger auxiliary-loss coefficient (0.5), a few hundredths of a CPU-second
+# each. The router starts nearly collapsed (max/mean load 3.3 to 4.0 on the first batch). With
+# the reference solution, over seeds 0 to 19 (seed 0 in brackets): the bias brings the load
+# over the last 10 steps to 1.8 to 2.7 (2.4) and ends on the 2,048-token evaluation batch at
+# 1.5 to 3.1 (1.7), one snapshot of a bias that moves by ±γ every step; the auxiliary loss
+# ends at 1.3 to 2.0 (1.9); without balancing the router is still collapsed after 15 steps,
+# 3.98 to 4.00 (4.00). Every run cuts the task loss on the evaluation batch to 0.43 to 0.68 of
+# the untrained layer's (0.55 with the bias, 0.60 with the auxiliary loss). On seed 0 a
+# reversed bias update, an update that never happens or a detached auxiliary loss leave the
+# load at 4.00; a bias that also enters the gate weights makes the reported evaluation loss
+# (2.61) differ from the trained layer's (2.76). The bounds sit between, with margin on both
+# sides.
+SMALL = replace(
+    lab.Config(), steps=30, tokens_per_step=512, bias_step=0.03, aux_coef=0.5, eval_tokens=2048
+)
+RECENT = 10  # the last training steps whose max/mean load is averaged
+MAX_RATIO = 3.2  # max/mean load: the bias's over the last RECENT steps, the aux loss's at the end
+MAX_SNAPSHOT_RATIO = 3.5  # the bias run's max/mean load on the evaluation batch (4: collapsed)
+MAX_LOSS_SHARE = 0.85  # task loss on the evaluation batch over the untrained layer's
+COLLAPSE_STEPS, MIN_COLLAPSE = 15, 3.5  # the unbalanced run: its steps, its least max/mean load
 
 
 @scenario
@@ -427,9 +438,15 @@ def train_small(balance, method, steps=None):
     }
 
 
+@functools.cache
+def trusted_layer(config=SMALL):
+    """One reference layer of ``config``'s sizes, built once; each evaluation loads its weights."""
+    return lab.new_layer(ReferenceLayer, config)
+
+
 def evaluate(state, config=SMALL):
     """Load and task loss of the trained weights on the evaluation batch, computed here."""
-    layer = lab.new_layer(ReferenceLayer, config)
+    layer = trusted_layer(config)
     layer.load_state_dict(state)
     x, y, _ = lab.eval_batch(config)
     with torch.no_grad():
@@ -438,11 +455,11 @@ def evaluate(state, config=SMALL):
     return load.astype(np.float64), loss
 
 
-def check_report(run, method):
+def check_report(run, method, steps=SMALL.steps):
     """The report must describe the trained layer: its final bias, eval load and eval loss."""
     report, state = run["report"], run["state"]
-    for key, shape in (("load_ratio", (SMALL.steps,)), ("task_loss", (SMALL.steps,))):
-        check.equal(np.shape(report[key]), shape, what=f"train_moe('{method}')['{key}'].shape")
+    for key in ("load_ratio", "task_loss"):
+        check.equal(np.shape(report[key]), (steps,), what=f"train_moe('{method}')['{key}'].shape")
     load, loss = evaluate(state)
     check.arrays_close(
         report["final_bias"],
@@ -467,30 +484,37 @@ def check_report(run, method):
     return load, loss
 
 
+@functools.cache
+def untrained_loss(config=SMALL):
+    """Task loss of the freshly initialised layer on the evaluation batch, computed here."""
+    return evaluate(lab.make_layer(config).state_dict(), config)[1]
+
+
 @pytest.mark.exercise("train_moe")
 def test_train_moe_bias_balances_and_learns(balance):
     run = train_small(balance, "bias")
     load, loss = check_report(run, "bias")
     ratio = float(load.max() / load.mean())
-    recent = float(np.mean(run["report"]["load_ratio"][-30:]))
+    recent = float(np.mean(run["report"]["load_ratio"][-RECENT:]))
     hint = (
         "after each step, gate_bias ← bias_update(gate_bias, tokens per expert in the batch, "
         "γ): raise the idle experts' bias, lower the busy ones'; the bias only selects"
     )
     check.equal(
-        bool(ratio <= MAX_RATIO and recent <= MAX_RATIO),
+        bool(recent <= MAX_RATIO and ratio <= MAX_SNAPSHOT_RATIO),
         True,
-        what=f"max/mean load after training with the bias: {ratio:.2f} on the evaluation batch, "
-        f"{recent:.2f} over the last 30 steps (at most {MAX_RATIO} expected; no balancing "
-        "gives about 4)",
+        what=f"max/mean load while training with the bias: {recent:.2f} over the last {RECENT} "
+        f"steps (at most {MAX_RATIO} expected), {ratio:.2f} on the evaluation batch at the end "
+        f"(at most {MAX_SNAPSHOT_RATIO}); no balancing stays at about 4",
         hint=hint,
     )
+    before = untrained_loss()
     check.equal(
-        bool(loss <= MAX_LOSS),
+        bool(loss <= MAX_LOSS_SHARE * before),
         True,
-        what=f"task loss after training with the bias: {loss:.3f} (at most {MAX_LOSS} expected; "
-        "no balancing gives about 1.67)",
-        hint="the bias must move selection only: the gate weights use the unbiased scores",
+        what=f"task loss after training with the bias: {loss:.3f}, untrained {before:.3f} "
+        f"(at most {MAX_LOSS_SHARE} × the untrained loss expected)",
+        hint="take an Adam step on the task loss every step; the bias moves selection only",
     )
     check.equal(
         bool(np.ptp(run["report"]["final_bias"]) > 0),
@@ -505,12 +529,13 @@ def test_train_moe_aux_loss_balances_and_learns(balance):
     run = train_small(balance, "aux_loss")
     load, loss = check_report(run, "aux_loss")
     ratio = float(load.max() / load.mean())
+    before = untrained_loss()
     check.equal(
-        bool(ratio <= MAX_RATIO and loss <= MAX_LOSS),
+        bool(ratio <= MAX_RATIO and loss <= MAX_LOSS_SHARE * before),
         True,
-        what=f"after training with the auxiliary loss: max/mean load {ratio:.2f} (at most "
-        f"{MAX_RATIO}), task loss {loss:.3f} (at most {MAX_LOSS}); no balancing gives about "
-        "4 and 1.67",
+        what=f"after training with the auxiliary loss: max/mean load {ratio:.2f} on the "
+        f"evaluation batch (at most {MAX_RATIO}; no balancing gives about 4), task loss "
+        f"{loss:.3f} (at most {MAX_LOSS_SHARE} × the untrained {before:.3f})",
         hint="add aux_coef × switch_loss(scores normalised per token, chosen) to the loss, "
         "computed in torch so that its gradient reaches the router",
     )
@@ -524,26 +549,26 @@ def test_train_moe_aux_loss_balances_and_learns(balance):
 
 @pytest.mark.exercise("train_moe")
 def test_train_moe_without_balancing_collapses(balance):
-    run = train_small(balance, "none")
-    load, _ = check_report(run, "none")
+    run = train_small(balance, "none", steps=COLLAPSE_STEPS)
+    load, _ = check_report(run, "none", steps=COLLAPSE_STEPS)
     ratio = float(load.max() / load.mean())
     check.equal(
         bool(ratio >= MIN_COLLAPSE),
         True,
-        what=f"max/mean load after training without balancing: {ratio:.2f} (at least "
-        f"{MIN_COLLAPSE} expected: the router collapses)",
+        what=f"max/mean load after {COLLAPSE_STEPS} steps without balancing: {ratio:.2f} (at "
+        f"least {MIN_COLLAPSE} expected: the router collapses)",
         hint="method 'none' trains on the task loss alone and never changes the bias",
     )
 
 
 @pytest.mark.exercise("train_moe")
 def test_train_moe_is_deterministic_and_checks_its_method(balance):
-    first, second = train_small(balance, "bias", steps=20), train_small(balance, "bias", steps=20)
+    first, second = train_small(balance, "bias", steps=3), train_small(balance, "bias", steps=3)
     for key in ("load_ratio", "task_loss", "final_bias"):
         check.arrays_equal(
             second["report"][key],
             first["report"][key],
-            what=f"train_moe('bias', 20 steps)['{key}'], run twice",
+            what=f"train_moe('bias', 3 steps)['{key}'], run twice",
             hint="seed the batches from config.seed; the same config gives the same numbers",
         )
     with pytest.raises(ValueError):
