@@ -39,17 +39,18 @@ def logit(p: float) -> float:
 def brute_force_route(hidden, weight, bias, n_group, topk_group, top_k, scale):
     """DeepSeek-V3 routing, one token at a time, in plain Python floats.
 
-    Returns (experts, weights): lists of T rows, experts sorted ascending, weights matching.
+    Only the affinities ``sigmoid(hidden @ weight.T)`` ``[T, E]`` are computed with numpy;
+    the selection (group scores, kept groups, top-k) and the weights are a per-token loop.
+    Returns (experts, weights): arrays [T, top_k], experts sorted ascending, weights matching.
     """
-    n_experts = len(weight)
+    hidden, weight = np.asarray(hidden, dtype=np.float64), np.asarray(weight, dtype=np.float64)
+    affinities = (1.0 / (1.0 + np.exp(-(hidden @ weight.T)))).tolist()
+    bias = [float(b) for b in bias]
+    n_experts = len(bias)
     size = n_experts // n_group
     all_experts, all_weights = [], []
-    for token in hidden:
-        scores = [
-            1.0 / (1.0 + math.exp(-sum(float(a) * float(b) for a, b in zip(token, w, strict=True))))
-            for w in weight
-        ]
-        choice = [s + float(b) for s, b in zip(scores, bias, strict=True)]
+    for scores in affinities:
+        choice = [s + b for s, b in zip(scores, bias, strict=True)]
         group_score = [
             sum(sorted(choice[g * size : (g + 1) * size], reverse=True)[:2]) for g in range(n_group)
         ]
