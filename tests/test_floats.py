@@ -531,9 +531,9 @@ def test_encode_overflow_and_nan(floats):
         )  # fmt: skip
 
 
-@pytest.mark.exercise("encode")
-@pytest.mark.parametrize("fmt", TOY_FORMATS, ids=fmt_id)
-def test_encode_small_formats_by_brute_force(floats, fmt):
+def encode_small_format_case(fmt: FloatFormat) -> tuple[np.ndarray, np.ndarray]:
+    """Every value of a small format, the midpoints, random values up to 1.5 × the largest and
+    below the smallest, both signs (float64); and their brute-force codes (int64)."""
     rng = np.random.default_rng(7)
     _, values = reference_table(fmt)
     mid = adjacent_midpoints(values)
@@ -541,10 +541,20 @@ def test_encode_small_formats_by_brute_force(floats, fmt):
     x = np.concatenate(
         [values, mid, rng.uniform(0, top, 3000), 2.0 ** rng.uniform(-20, 0, 500) * values[1]]
     )
-    x = np.concatenate([x, -x])  # fmt: skip
-    got = as_codes(floats.encode(x, fmt), f"encode(x, {fmt.name})")
+    x = np.concatenate([x, -x])
+    return x, reference_encode(x, fmt).astype(np.int64)
+
+
+ENCODE_SMALL_FORMATS = {fmt.name: encode_small_format_case(fmt) for fmt in TOY_FORMATS}  # at import
+
+
+@pytest.mark.exercise("encode")
+@pytest.mark.parametrize("fmt", TOY_FORMATS, ids=fmt_id)
+def test_encode_small_formats_by_brute_force(floats, fmt):
+    x, expected = ENCODE_SMALL_FORMATS[fmt.name]
+    got = as_codes(floats.encode(x.copy(), fmt), f"encode(x, {fmt.name})")
     check.arrays_equal(
-        got.astype(np.int64), reference_encode(x, fmt).astype(np.int64),
+        got.astype(np.int64), expected,
         what=f"encode(x, {fmt}, has_inf={fmt.has_inf}, nan={fmt.nan!r}) vs brute force",
         hint="use the FloatFormat fields (bias, mantissa_bits, has_inf, nan), not one format's constants",
     )  # fmt: skip
