@@ -10,6 +10,7 @@ through float32, which rounds twice; from float32 input it rounds once. So the `
 comparisons feed float32 values, and correct single rounding from float64 is checked by hand.
 """
 
+import functools
 import warnings
 from fractions import Fraction
 
@@ -96,6 +97,7 @@ def reference_value(code: int, fmt: FloatFormat) -> float:
     return float(sign * magnitude) if magnitude else (-0.0 if sign < 0 else 0.0)
 
 
+@functools.cache  # filled at import for every TOY_FORMAT (see ENCODE_SMALL_FORMATS); read-only
 def reference_table(fmt: FloatFormat) -> tuple[np.ndarray, np.ndarray]:
     """(codes, values) of every finite non-negative number of a small format, by value."""
     pairs = [(c, reference_value(c, fmt)) for c in range(1 << (fmt.bits - 1))]
@@ -303,11 +305,18 @@ def test_decode_fp32_random_and_special_codes(floats):
     )  # fmt: skip
 
 
+# Every code of every small format read from its bit string, once, at import.
+DECODE_SMALL_FORMATS = {
+    fmt.name: np.array([reference_value(int(c), fmt) for c in all_codes(fmt)])
+    for fmt in TOY_FORMATS
+}
+
+
 @pytest.mark.exercise("decode")
 @pytest.mark.parametrize("fmt", TOY_FORMATS, ids=fmt_id)
 def test_decode_small_formats_by_brute_force(floats, fmt):
     codes = all_codes(fmt)
-    expected = np.array([reference_value(int(c), fmt) for c in codes])
+    expected = DECODE_SMALL_FORMATS[fmt.name]
     check_values(
         floats.decode(codes, fmt), expected, what=f"decode(all codes, {fmt}, has_inf={fmt.has_inf}, nan={fmt.nan!r})",
         hint="use the FloatFormat fields (bias, has_inf, nan), not constants of one format",
