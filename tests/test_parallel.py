@@ -180,51 +180,28 @@ def test_all_to_all_bytes_counts_a_gpu_once(parallel):
     check_bytes(got, 1, 0, 128, "two experts on one remote GPU")
 
 
-def group_limited_case() -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
-    """V3's layout: 256 experts on 64 GPUs in 8 nodes, 4 per GPU; router groups = nodes.
-
-    Returns (indices [300, 8], expert GPU [256], source GPU [300], IB copies, NVLink copies).
-    """
+@pytest.mark.exercise("all_to_all_bytes")
+def test_all_to_all_bytes_on_group_limited_routing(parallel):
+    # V3's layout: 256 experts on 64 GPUs in 8 nodes, 4 per GPU; router groups = nodes.
     rng = np.random.default_rng(5)
     scores = rng.random((300, 256))
     indices = group_limited_route(scores, n_group=8, topk_group=4, top_k=8)
     placement = v3_placement()
     source = rng.integers(0, 64, size=300)
-    return indices, placement, source, *brute_force_copies(indices, placement, source, 8)
-
-
-def shuffled_placement_case() -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
-    """Experts scattered over 4 nodes × 4 GPUs at random, routing not limited to nodes.
-
-    Returns (indices [200, 6], expert GPU [48], source GPU [200], IB copies, NVLink copies).
-    """
-    rng = np.random.default_rng(11)
-    placement = rng.permutation(np.repeat(np.arange(16), 3))  # 48 experts, 3 per GPU
-    indices = np.array([rng.choice(48, size=6, replace=False) for _ in range(200)])
-    source = rng.integers(0, 16, size=200)
-    return indices, placement, source, *brute_force_copies(indices, placement, source, 4)
-
-
-# Computed once, at import: the same for every submission graded.
-GROUP_LIMITED = group_limited_case()
-SHUFFLED_PLACEMENT = shuffled_placement_case()
-
-
-@pytest.mark.exercise("all_to_all_bytes")
-def test_all_to_all_bytes_on_group_limited_routing(parallel):
-    indices, placement, source, ib, nvlink = GROUP_LIMITED
-    got = parallel.all_to_all_bytes(
-        indices.copy(), placement.copy(), source.copy(), gpus_per_node=8, hidden=7168
-    )
+    ib, nvlink = brute_force_copies(indices, placement, source, 8)
+    got = parallel.all_to_all_bytes(indices, placement, source, gpus_per_node=8, hidden=7168)
     check_bytes(got, ib, nvlink, 7168, "300 tokens routed by a group-limited router")
 
 
 @pytest.mark.exercise("all_to_all_bytes")
 def test_all_to_all_bytes_on_a_shuffled_placement(parallel):
-    indices, placement, source, ib, nvlink = SHUFFLED_PLACEMENT
-    got = parallel.all_to_all_bytes(
-        indices.copy(), placement.copy(), source.copy(), gpus_per_node=4, hidden=512
-    )
+    # Experts scattered over 4 nodes × 4 GPUs at random, routing not limited to nodes.
+    rng = np.random.default_rng(11)
+    placement = rng.permutation(np.repeat(np.arange(16), 3))  # 48 experts, 3 per GPU
+    indices = np.array([rng.choice(48, size=6, replace=False) for _ in range(200)])
+    source = rng.integers(0, 16, size=200)
+    ib, nvlink = brute_force_copies(indices, placement, source, 4)
+    got = parallel.all_to_all_bytes(indices, placement, source, gpus_per_node=4, hidden=512)
     check_bytes(got, ib, nvlink, 512, "200 tokens, shuffled placement")
 
 
