@@ -10,6 +10,7 @@ through float32, which rounds twice; from float32 input it rounds once. So the `
 comparisons feed float32 values, and correct single rounding from float64 is checked by hand.
 """
 
+import functools
 import warnings
 from fractions import Fraction
 
@@ -96,6 +97,7 @@ def reference_value(code: int, fmt: FloatFormat) -> float:
     return float(sign * magnitude) if magnitude else (-0.0 if sign < 0 else 0.0)
 
 
+@functools.cache  # filled at import for every TOY_FORMAT (see ENCODE_SMALL_FORMATS); read-only
 def reference_table(fmt: FloatFormat) -> tuple[np.ndarray, np.ndarray]:
     """(codes, values) of every finite non-negative number of a small format, by value."""
     pairs = [(c, reference_value(c, fmt)) for c in range(1 << (fmt.bits - 1))]
@@ -168,19 +170,44 @@ def test_split_fields_fp16_by_hand(floats):
                        hint="the fraction is the low mantissa_bits bits, without the implicit 1")  # fmt: skip
 
 
-@pytest.mark.exercise("split_fields")
-@pytest.mark.parametrize("fmt", FORMATS + TOY_FORMATS, ids=fmt_id)
-def test_split_fields_match_the_bit_string(floats, fmt):
+def bit_string_fields(codes: np.ndarray, fmt: FloatFormat) -> list[np.ndarray]:
+    """(sign, exponent, fraction) of ``codes`` [N] read off their bit strings, as int64 [N].
+
+    The bit string of a code is its ``fmt.bits`` low bits, most significant first (numpy's
+    ``unpackbits`` of the big-endian bytes); each field is read as a binary numeral.
+    """
+    as_bytes = codes.astype(">u4").view(np.uint8).reshape(-1, 4)
+    bits = np.unpackbits(as_bytes, axis=1)[:, 32 - fmt.bits :]
+    e = fmt.exponent_bits
+    fields = []
+    for field_bits in (bits[:, :1], bits[:, 1 : 1 + e], bits[:, 1 + e :]):
+        value = np.zeros(len(codes), dtype=np.int64)
+        for column in field_bits.T:  # left to right: value = 2 × value + next bit
+            value = 2 * value + column
+        fields.append(value)
+    return fields
+
+
+def split_fields_case(fmt: FloatFormat) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Codes of ``fmt`` (all of them up to 16 bits, else 2000 random ones) and their fields."""
     rng = np.random.default_rng(1)
     codes = (
         all_codes(fmt)
         if fmt.bits <= 16
         else rng.integers(0, 1 << fmt.bits, size=2000, dtype=np.uint64).astype(np.uint32)
     )
-    strings = [format(int(c), f"0{fmt.bits}b") for c in codes]
-    e = fmt.exponent_bits
-    expected = [np.array([int(s[a:b], 2) for s in strings]) for a, b in ((0, 1), (1, 1 + e), (1 + e, None))]  # fmt: skip
-    got = floats.split_fields(codes, fmt)
+    return codes, bit_string_fields(codes, fmt)
+
+
+# Computed once when the file is imported: the same for every submission graded.
+SPLIT_FIELDS_CASES = {fmt.name: split_fields_case(fmt) for fmt in FORMATS + TOY_FORMATS}
+
+
+@pytest.mark.exercise("split_fields")
+@pytest.mark.parametrize("fmt", FORMATS + TOY_FORMATS, ids=fmt_id)
+def test_split_fields_match_the_bit_string(floats, fmt):
+    codes, expected = SPLIT_FIELDS_CASES[fmt.name]
+    got = floats.split_fields(codes.copy(), fmt)
     if not isinstance(got, tuple | list) or len(got) != 3:
         check.fail(f"split_fields(codes, {fmt.name})", "a tuple (sign, exponent, fraction)", got)
     for name, field, reference in zip(("sign", "exponent", "fraction"), got, expected, strict=True):
@@ -256,24 +283,40 @@ def test_decode_every_code(floats, fmt):
     )  # fmt: skip
 
 
-@pytest.mark.exercise("decode")
-def test_decode_fp32_random_and_special_codes(floats):
+def decode_fp32_case() -> tuple[np.ndarray, np.ndarray]:
+    """200,000 random FP32 codes and the special ones (uint32), and numpy's values (float64)."""
     rng = np.random.default_rng(3)
     special = [0, 1, 0x007FFFFF, 0x00800000, 0x3F800000, 0x7F7FFFFF, 0x7F800000, 0x7FC00000,
                0x80000000, 0x80000001, 0xFF800000, 0xFFFFFFFF]  # fmt: skip
     codes = np.concatenate([rng.integers(0, 2**32, size=200_000, dtype=np.uint64), special])
     codes = codes.astype(np.uint32)
+    return codes, library_values(codes, FP32)
+
+
+DECODE_FP32 = decode_fp32_case()  # computed once, at import
+
+
+@pytest.mark.exercise("decode")
+def test_decode_fp32_random_and_special_codes(floats):
+    codes, expected = DECODE_FP32
     check_values(
-        floats.decode(codes, FP32), library_values(codes, FP32), what="decode(codes, FP32)",
+        floats.decode(codes.copy(), FP32), expected, what="decode(codes, FP32)",
         hint="FP32 values need 24 significant bits: compute in float64, not float16/float32 steps",
     )  # fmt: skip
+
+
+# Every code of every small format read from its bit string, once, at import.
+DECODE_SMALL_FORMATS = {
+    fmt.name: np.array([reference_value(int(c), fmt) for c in all_codes(fmt)])
+    for fmt in TOY_FORMATS
+}
 
 
 @pytest.mark.exercise("decode")
 @pytest.mark.parametrize("fmt", TOY_FORMATS, ids=fmt_id)
 def test_decode_small_formats_by_brute_force(floats, fmt):
     codes = all_codes(fmt)
-    expected = np.array([reference_value(int(c), fmt) for c in codes])
+    expected = DECODE_SMALL_FORMATS[fmt.name]
     check_values(
         floats.decode(codes, fmt), expected, what=f"decode(all codes, {fmt}, has_inf={fmt.has_inf}, nan={fmt.nan!r})",
         hint="use the FloatFormat fields (bias, has_inf, nan), not constants of one format",
@@ -356,20 +399,30 @@ def test_encode_fp16_ties_and_neighbours_match_numpy(floats):
     )  # fmt: skip
 
 
-@pytest.mark.exercise("encode")
-def test_encode_fp16_random_values_match_numpy(floats):
+def encode_fp16_random_case() -> tuple[np.ndarray, np.ndarray]:
+    """300,000 values ±2^U(−30, 20) (float64) and numpy's FP16 codes of them (int64)."""
     rng = np.random.default_rng(4)
     x = rng.choice([-1.0, 1.0], 300_000) * 2.0 ** rng.uniform(-30, 20, 300_000)
-    got = as_codes(floats.encode(x, FP16), "encode(x, FP16)")
+    return x, library_codes(x, FP16).astype(np.int64)
+
+
+ENCODE_FP16_RANDOM = encode_fp16_random_case()  # computed once, at import
+
+
+@pytest.mark.exercise("encode")
+def test_encode_fp16_random_values_match_numpy(floats):
+    x, expected = ENCODE_FP16_RANDOM
+    got = as_codes(floats.encode(x.copy(), FP16), "encode(x, FP16)")
     check.arrays_equal(
-        got.astype(np.int64), library_codes(x, FP16).astype(np.int64),
+        got.astype(np.int64), expected,
         what="encode(±2^U(−30, 20), FP16) vs numpy astype(float16)",
         hint="covers underflow to ±0, subnormals, normals and overflow to ±Inf",
     )  # fmt: skip
 
 
-@pytest.mark.exercise("encode")
-def test_encode_fp32_matches_numpy(floats):
+def encode_fp32_case() -> tuple[np.ndarray, np.ndarray]:
+    """Values over every FP32 binade, exact ties between FP32 neighbours (both signs) and
+    specials (float64 [600,009]), and numpy's FP32 codes of them (int64)."""
     rng = np.random.default_rng(5)
     n = 200_000
     wide = rng.choice([-1.0, 1.0], n) * 2.0 ** rng.uniform(-155, 130, n)  # every FP32 binade
@@ -379,19 +432,28 @@ def test_encode_fp32_matches_numpy(floats):
     ties = (low + high) / 2  # exactly halfway between FP32 neighbours
     special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 3.5e38, -1e-50, 2.0**-149, 2.0**-150])
     x = np.concatenate([wide, ties, -ties, special])
-    got = as_codes(floats.encode(x, FP32), "encode(x, FP32)")
-    expected = library_codes(x, FP32)
+    return x, library_codes(x, FP32).astype(np.int64)
+
+
+ENCODE_FP32 = encode_fp32_case()  # computed once, at import
+
+
+@pytest.mark.exercise("encode")
+def test_encode_fp32_matches_numpy(floats):
+    x, expected = ENCODE_FP32
+    got = as_codes(floats.encode(x.copy(), FP32), "encode(x, FP32)")
     nan = np.isnan(x)
     check.arrays_equal(
-        got[~nan].astype(np.int64), expected[~nan].astype(np.int64),
+        got[~nan].astype(np.int64), expected[~nan],
         what="encode(x, FP32) vs numpy astype(float32) (random values, exact ties, subnormals, overflow)",
         hint="round the float64 significand to 24 bits, ties to even",
     )  # fmt: skip
     check.arrays_equal(is_nan_code(got[nan], FP32), np.array([True]), what="encode(NaN, FP32)")
 
 
-@pytest.mark.exercise("encode")
-def test_encode_bf16_matches_ml_dtypes_from_float32(floats):
+def encode_bf16_case() -> tuple[np.ndarray, np.ndarray]:
+    """Random finite float32 values, the midpoints between BF16 neighbours (both signs) and
+    specials (float32), and ml_dtypes' BF16 codes of them (int64)."""
     rng = np.random.default_rng(6)
     n = 200_000
     x = rng.integers(0, 2**32, size=n, dtype=np.uint64).astype(np.uint32).view(np.float32)
@@ -399,9 +461,18 @@ def test_encode_bf16_matches_ml_dtypes_from_float32(floats):
     bf16 = library_values(all_codes(BF16), BF16).astype(np.float32)
     mid = adjacent_midpoints(bf16.astype(np.float64)).astype(np.float32)  # exact in float32
     x = np.concatenate([x, mid, -mid, np.float32([np.inf, -np.inf, 3.4e38, -0.0])])
-    got = as_codes(floats.encode(x, BF16), "encode(x, BF16)")
+    return x, library_codes(x, BF16).astype(np.int64)
+
+
+ENCODE_BF16 = encode_bf16_case()  # computed once, at import
+
+
+@pytest.mark.exercise("encode")
+def test_encode_bf16_matches_ml_dtypes_from_float32(floats):
+    x, expected = ENCODE_BF16
+    got = as_codes(floats.encode(x.copy(), BF16), "encode(x, BF16)")
     check.arrays_equal(
-        got.astype(np.int64), library_codes(x, BF16).astype(np.int64),
+        got.astype(np.int64), expected,
         what="encode(float32 x, BF16) vs ml_dtypes.bfloat16",
         hint="BF16 keeps the top 16 bits of FP32 after rounding the low 16 to nearest, ties to even",
     )  # fmt: skip
@@ -469,9 +540,9 @@ def test_encode_overflow_and_nan(floats):
         )  # fmt: skip
 
 
-@pytest.mark.exercise("encode")
-@pytest.mark.parametrize("fmt", TOY_FORMATS, ids=fmt_id)
-def test_encode_small_formats_by_brute_force(floats, fmt):
+def encode_small_format_case(fmt: FloatFormat) -> tuple[np.ndarray, np.ndarray]:
+    """Every value of a small format, the midpoints, random values up to 1.5 × the largest and
+    below the smallest, both signs (float64); and their brute-force codes (int64)."""
     rng = np.random.default_rng(7)
     _, values = reference_table(fmt)
     mid = adjacent_midpoints(values)
@@ -479,10 +550,20 @@ def test_encode_small_formats_by_brute_force(floats, fmt):
     x = np.concatenate(
         [values, mid, rng.uniform(0, top, 3000), 2.0 ** rng.uniform(-20, 0, 500) * values[1]]
     )
-    x = np.concatenate([x, -x])  # fmt: skip
-    got = as_codes(floats.encode(x, fmt), f"encode(x, {fmt.name})")
+    x = np.concatenate([x, -x])
+    return x, reference_encode(x, fmt).astype(np.int64)
+
+
+ENCODE_SMALL_FORMATS = {fmt.name: encode_small_format_case(fmt) for fmt in TOY_FORMATS}  # at import
+
+
+@pytest.mark.exercise("encode")
+@pytest.mark.parametrize("fmt", TOY_FORMATS, ids=fmt_id)
+def test_encode_small_formats_by_brute_force(floats, fmt):
+    x, expected = ENCODE_SMALL_FORMATS[fmt.name]
+    got = as_codes(floats.encode(x.copy(), fmt), f"encode(x, {fmt.name})")
     check.arrays_equal(
-        got.astype(np.int64), reference_encode(x, fmt).astype(np.int64),
+        got.astype(np.int64), expected,
         what=f"encode(x, {fmt}, has_inf={fmt.has_inf}, nan={fmt.nan!r}) vs brute force",
         hint="use the FloatFormat fields (bias, mantissa_bits, has_inf, nan), not one format's constants",
     )  # fmt: skip

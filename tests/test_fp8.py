@@ -728,25 +728,33 @@ def reference_limited_gemm(a, b, fmt, tile, promote_every, bits):
     return out
 
 
-def check_fp8_gemm(fp8, a, b, *, fmt="e4m3", tile=128, promote_every=128, hint=""):
-    """fp8_matmul with an exact accumulator against the dequantized operands' float64 product."""
-    what = f"fp8_matmul(a {a.shape}, b {b.shape}, fmt={fmt!r}, tile={tile}, " + (
-        f"promote_every={promote_every})"
+def gemm_case(a, b, *, fmt="e4m3", tile=128, promote_every=128) -> dict:
+    """An fp8_matmul call with an exact accumulator and its reference: the float64 product of
+    the dequantized operands, with room for the float32 total (``atol``)."""
+    a_full, b_full = reference_dequantized(a, b, fmt, tile)
+    chunks = -(-a.shape[1] // promote_every)
+    return {
+        "a": a,
+        "b": b,
+        "options": {"fmt": fmt, "tile": tile, "promote_every": promote_every},
+        "expected": a_full @ b_full,
+        "atol": float32_total_tolerance(a_full, b_full, chunks),
+    }
+
+
+def check_fp8_gemm(fp8, case: dict, hint: str) -> None:
+    """fp8_matmul with an exact accumulator against a ``gemm_case``'s reference."""
+    a, b, options = case["a"], case["b"], case["options"]
+    what = (
+        f"fp8_matmul(a {a.shape}, b {b.shape}, "
+        + ", ".join(f"{key}={value!r}" for key, value in options.items())
+        + ")"
     )
-    got = fp8.fp8_matmul(a, b, fmt=fmt, tile=tile, promote_every=promote_every)
+    got = fp8.fp8_matmul(a.copy(), b.copy(), **options)
     check.equal(
         getattr(got, "dtype", None), np.dtype(np.float32), what=f"{what}.dtype", hint="float32"
     )
-    a_full, b_full = reference_dequantized(a, b, fmt, tile)
-    chunks = -(-a.shape[1] // promote_every)
-    check.arrays_close(
-        got,
-        a_full @ b_full,
-        rtol=0.0,
-        atol=float32_total_tolerance(a_full, b_full, chunks),
-        what=what,
-        hint=hint,
-    )
+    check.arrays_close(got, case["expected"], rtol=0.0, atol=case["atol"], what=what, hint=hint)
 
 
 def blocky_weights(k: int, n: int, seed: int) -> np.ndarray:
@@ -758,14 +766,79 @@ def blocky_weights(k: int, n: int, seed: int) -> np.ndarray:
     return w
 
 
+def ragged_cases() -> list[dict]:
+    """K = 300: tiles of 128, 128 and 44; N = 130: block columns of 128 and 2. Then tile 16,
+    chunks of 8: K = 40 has tiles 16, 16, 8; N = 20 has block columns 16 and 4."""
+    wide = gemm_case(outlier_matrix(5, 300, seed=22), blocky_weights(300, 130, seed=23))
+    rng = np.random.default_rng(24)
+    a = rng.standard_normal((3, 40)).astype(np.float32) * np.float32([[1.0], [50.0], [0.01]])
+    b = rng.standard_normal((40, 20)).astype(np.float32)
+    b[16:32] *= 1e3
+    return [wide, gemm_case(a, b, tile=16, promote_every=8)]
+
+
+def e5m2_case() -> dict:
+    """A huge element sets the scale of its tile (b's row 130 is zero, so it adds nothing).
+
+    The tile's ordinary values (≈ 1) divided by 3·10^8 / 57,344 ≈ 5,200 land near 2^-12,
+    normal E5M2 numbers; divided by 3·10^8 / 448 ≈ 6.7·10^5 they would land near 2^-19,
+    below E5M2's smallest subnormal 2^-16. Elsewhere 448 and 57,344 = 2^7 × 448 give the
+    same values.
+    """
+    a = outlier_matrix(6, 256, seed=25)
+    b = blocky_weights(256, 200, seed=26)
+    a[0, 130] = 3e8
+    b[130] = 0.0
+    return gemm_case(a, b, fmt="e5m2")
+
+
+LIMITED = [("e4m3", 32, 32, 5), ("e4m3", 32, 8, 5), ("e4m3", 16, 16, 9), ("e5m2", 16, 8, 7)]
+
+
+def limited_case(fmt: str, tile: int, promote_every: int, bits: int) -> dict:
+    """a [3, 96] and b [96, 20], and the integer reference of a limited accumulator."""
+    rng = np.random.default_rng(27)
+    a = rng.standard_normal((3, 96)).astype(np.float32)
+    a[:, 40] *= 20.0
+    b = rng.standard_normal((96, 20)).astype(np.float32) + 0.5  # a bias: long sums grow
+    b[:, 16:] *= 3.0
+    a_full, b_full = reference_dequantized(a, b, fmt, tile)
+    return {
+        "a": a,
+        "b": b,
+        "expected": reference_limited_gemm(a, b, fmt, tile, promote_every, bits),
+        "atol": float32_total_tolerance(a_full, b_full, -(-96 // promote_every)),
+    }
+
+
+def promotion_cases() -> dict[int, dict]:
+    """For K = 512 and 4096: a [4, K], b [K, 4] and the exact products of their dequantized
+    operands, quantized as one tile along K and in tiles of 128."""
+    rng = np.random.default_rng(28)
+    cases = {}
+    for k in (512, 4096):
+        a = rng.standard_normal((4, k)).astype(np.float32)
+        b = rng.standard_normal((k, 4)).astype(np.float32)
+        one_tile = reference_dequantized(a, b, "e4m3", k)
+        tiles = reference_dequantized(a, b, "e4m3", 128)
+        cases[k] = {"a": a, "b": b, "one_tile": np.matmul(*one_tile), "tiles": np.matmul(*tiles)}
+    return cases
+
+
+# Computed once, at import: the references are the same for every submission graded.
+EXACT_ACCUMULATOR = gemm_case(outlier_matrix(8, 384, seed=20), blocky_weights(384, 256, seed=21))
+RAGGED = ragged_cases()
+E5M2 = e5m2_case()
+LIMITED_CASES = {options: limited_case(*options) for options in LIMITED}
+PROMOTION = promotion_cases()
+
+
 @pytest.mark.exercise("fp8_matmul")
 def test_fp8_matmul_exact_accumulator_matches_dequantized_product(fp8):
-    a = outlier_matrix(8, 384, seed=20)  # channels 5 and 77 (tile 0) are 100× the rest
-    b = blocky_weights(384, 256, seed=21)
+    # a: channels 5 and 77 (tile 0) are 100× the rest; b: blocks differ in size by up to 10^4.
     check_fp8_gemm(
         fp8,
-        a,
-        b,
+        EXACT_ACCUMULATOR,
         hint="quantize a with one scale per row per 128 channels and b with one scale per "
         "128 × 128 block (amax / 448), multiply the FP8 values chunk by chunk, scale each "
         "chunk's sum by its two scales, add in float32",
@@ -774,65 +847,41 @@ def test_fp8_matmul_exact_accumulator_matches_dequantized_product(fp8):
 
 @pytest.mark.exercise("fp8_matmul")
 def test_fp8_matmul_ragged_tiles_and_blocks(fp8):
-    # K = 300: tiles of 128, 128 and 44; N = 130: block columns of 128 and 2.
-    a = outlier_matrix(5, 300, seed=22)
-    b = blocky_weights(300, 130, seed=23)
+    wide, small = RAGGED
     check_fp8_gemm(
-        fp8, a, b, hint="the last tile along K and the last block column are shorter, not dropped"
+        fp8, wide, hint="the last tile along K and the last block column are shorter, not dropped"
     )
-    # tile 16, chunks of 8: K = 40 has tiles 16, 16, 8; N = 20 has block columns 16 and 4.
-    rng = np.random.default_rng(24)
-    a = rng.standard_normal((3, 40)).astype(np.float32) * np.float32([[1.0], [50.0], [0.01]])
-    b = rng.standard_normal((40, 20)).astype(np.float32)
-    b[16:32] *= 1e3
-    check_fp8_gemm(
-        fp8, a, b, tile=16, promote_every=8, hint="use tile for both a's tiles and b's blocks"
-    )
+    check_fp8_gemm(fp8, small, hint="use tile for both a's tiles and b's blocks")
 
 
 @pytest.mark.exercise("fp8_matmul")
 def test_fp8_matmul_e5m2(fp8):
-    a = outlier_matrix(6, 256, seed=25)
-    b = blocky_weights(256, 200, seed=26)
-    # A huge element sets the scale of its tile (b's row 130 is zero, so it adds nothing).
-    # The tile's ordinary values (≈ 1) divided by 3·10^8 / 57,344 ≈ 5,200 land near 2^-12,
-    # normal E5M2 numbers; divided by 3·10^8 / 448 ≈ 6.7·10^5 they would land near 2^-19,
-    # below E5M2's smallest subnormal 2^-16. Elsewhere 448 and 57,344 = 2^7 × 448 give the
-    # same values.
-    a[0, 130] = 3e8
-    b[130] = 0.0
     check_fp8_gemm(
         fp8,
-        a,
-        b,
-        fmt="e5m2",
+        E5M2,
         hint="for E5M2 a scale is amax / 57,344 (E5M2's largest value), and the codes are E5M2",
     )
 
 
 @pytest.mark.exercise("fp8_matmul")
-@pytest.mark.parametrize(
-    ("fmt", "tile", "promote_every", "bits"),
-    [("e4m3", 32, 32, 5), ("e4m3", 32, 8, 5), ("e4m3", 16, 16, 9), ("e5m2", 16, 8, 7)],
-)
+@pytest.mark.parametrize(("fmt", "tile", "promote_every", "bits"), LIMITED)
 def test_fp8_matmul_limited_accumulator_matches_integer_reference(
     fp8, fmt, tile, promote_every, bits
 ):
-    rng = np.random.default_rng(27)
-    a = rng.standard_normal((3, 96)).astype(np.float32)
-    a[:, 40] *= 20.0
-    b = rng.standard_normal((96, 20)).astype(np.float32) + 0.5  # a bias: long sums grow
-    b[:, 16:] *= 3.0
+    case = LIMITED_CASES[fmt, tile, promote_every, bits]
     got = fp8.fp8_matmul(
-        a, b, fmt=fmt, tile=tile, promote_every=promote_every, accumulator_bits=bits
+        case["a"].copy(),
+        case["b"].copy(),
+        fmt=fmt,
+        tile=tile,
+        promote_every=promote_every,
+        accumulator_bits=bits,
     )
-    expected = reference_limited_gemm(a, b, fmt, tile, promote_every, bits)
-    a_full, b_full = reference_dequantized(a, b, fmt, tile)
     check.arrays_close(
         got,
-        expected,
+        case["expected"],
         rtol=0.0,
-        atol=float32_total_tolerance(a_full, b_full, -(-96 // promote_every)),
+        atol=case["atol"],
         what=f"fp8_matmul(a (3, 96), b (96, 20), fmt={fmt!r}, tile={tile}, "
         f"promote_every={promote_every}, accumulator_bits={bits})",
         hint="each chunk of promote_every products has its own accumulator starting at 0; after "
@@ -841,8 +890,8 @@ def test_fp8_matmul_limited_accumulator_matches_integer_reference(
     )
 
 
-def relative_gemm_error(got, a_full, b_full) -> float:
-    exact = a_full @ b_full
+def relative_gemm_error(got, exact: np.ndarray) -> float:
+    """The largest error of ``got`` over the largest entry of the exact product."""
     return float(np.max(np.abs(np.asarray(got, dtype=np.float64) - exact)) / np.max(np.abs(exact)))
 
 
@@ -851,20 +900,17 @@ def test_fp8_matmul_promotion_bounds_the_accumulation_error(fp8):
     # A 14-bit truncating accumulator loses about 2^-13 of the running sum at each addition:
     # over one long dot product the losses pile up (V3 §3.3.2 reports nearly 2% at K = 4096),
     # while sums restarted every 128 products lose only what 128 additions can.
-    rng = np.random.default_rng(28)
     errors = {}
-    for k in (512, 4096):
-        a = rng.standard_normal((4, k)).astype(np.float32)
-        b = rng.standard_normal((k, 4)).astype(np.float32)
-        one_tile = reference_dequantized(a, b, "e4m3", k)
+    for k, case in PROMOTION.items():
+        a, b = case["a"], case["b"]
         errors[k, "unpromoted"] = relative_gemm_error(
-            fp8.fp8_matmul(a, b, tile=k, promote_every=k, accumulator_bits=14), *one_tile
+            fp8.fp8_matmul(a.copy(), b.copy(), tile=k, promote_every=k, accumulator_bits=14),
+            case["one_tile"],
         )
-        tiles = reference_dequantized(a, b, "e4m3", 128)
         errors[k, "promoted"] = relative_gemm_error(
-            fp8.fp8_matmul(a, b, accumulator_bits=14), *tiles
+            fp8.fp8_matmul(a.copy(), b.copy(), accumulator_bits=14), case["tiles"]
         )
-        errors[k, "exact"] = relative_gemm_error(fp8.fp8_matmul(a, b), *tiles)
+        errors[k, "exact"] = relative_gemm_error(fp8.fp8_matmul(a.copy(), b.copy()), case["tiles"])
     summary = ", ".join(f"{kind} K={k}: {e:.1e}" for (k, kind), e in errors.items())
     check.equal(
         bool(

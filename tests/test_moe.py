@@ -39,17 +39,18 @@ def logit(p: float) -> float:
 def brute_force_route(hidden, weight, bias, n_group, topk_group, top_k, scale):
     """DeepSeek-V3 routing, one token at a time, in plain Python floats.
 
-    Returns (experts, weights): lists of T rows, experts sorted ascending, weights matching.
+    Only the affinities ``sigmoid(hidden @ weight.T)`` ``[T, E]`` are computed with numpy;
+    the selection (group scores, kept groups, top-k) and the weights are a per-token loop.
+    Returns (experts, weights): arrays [T, top_k], experts sorted ascending, weights matching.
     """
-    n_experts = len(weight)
+    hidden, weight = np.asarray(hidden, dtype=np.float64), np.asarray(weight, dtype=np.float64)
+    affinities = (1.0 / (1.0 + np.exp(-(hidden @ weight.T)))).tolist()
+    bias = [float(b) for b in bias]
+    n_experts = len(bias)
     size = n_experts // n_group
     all_experts, all_weights = [], []
-    for token in hidden:
-        scores = [
-            1.0 / (1.0 + math.exp(-sum(float(a) * float(b) for a, b in zip(token, w, strict=True))))
-            for w in weight
-        ]
-        choice = [s + float(b) for s, b in zip(scores, bias, strict=True)]
+    for scores in affinities:
+        choice = [s + b for s, b in zip(scores, bias, strict=True)]
         group_score = [
             sum(sorted(choice[g * size : (g + 1) * size], reverse=True)[:2]) for g in range(n_group)
         ]
@@ -642,7 +643,8 @@ def moelayer_backward(moe, x, upstream, bias=None):
 
 
 def reference_backward(run, x, upstream, what):
-    """Output and gradients of a dense, token-by-token reference with the learner's weights.
+    """Output and gradients of a dense reference with the learner's weights: every expert runs
+    on every token, weighted by a gate that is zero for the experts the token did not choose.
 
     The experts come from ``rebuilt_layer``; the selection is the brute-force router's (it
     has no gradient); the gate weights are recomputed in torch from ``gate_weight`` so that
@@ -659,16 +661,13 @@ def reference_backward(run, x, upstream, what):
         layer.top_k,
         layer.routed_scaling_factor,
     )
-    scores = torch.sigmoid(x @ weight.T)
-    rows = []
-    for t, token in enumerate(x):
-        chosen = scores[t, experts[t]]
-        gates = layer.routed_scaling_factor * chosen / chosen.sum()
-        y = layer.shared(token)
-        for e, g in zip(experts[t], gates, strict=True):
-            y = y + g * layer.experts[int(e)](token)
-        rows.append(y)
-    output = torch.stack(rows)
+    scores = torch.sigmoid(x @ weight.T)  # [T, E]
+    chosen = torch.zeros_like(scores)
+    chosen[np.arange(len(experts))[:, None], experts] = 1.0
+    chosen_scores = scores * chosen
+    gates = layer.routed_scaling_factor * chosen_scores / chosen_scores.sum(-1, keepdim=True)
+    every_expert = torch.stack([expert(x) for expert in layer.experts], dim=1)  # [T, E, d]
+    output = layer.shared(x) + (gates[..., None] * every_expert).sum(1)
     (output * upstream).sum().backward()
     grads = {"gate_weight": weight.grad}
     for i, expert in enumerate(layer.experts):

@@ -6,6 +6,7 @@ counts worked by hand in the comments.
 """
 
 import pytest
+import torch
 from torch import nn
 
 from course import tiny_deepseek
@@ -39,6 +40,36 @@ def numel(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
+def moe_numel(config) -> tuple[int, int]:
+    """(total, active) parameters of the torch MoE layer for ``config``: a token runs the
+    router, the shared experts and num_experts_per_tok routed experts."""
+    layer = tiny_deepseek.MoE(config)
+    total = numel(layer)
+    idle = config["n_routed_experts"] - config["num_experts_per_tok"]
+    return total, total - idle * numel(layer.experts[0])
+
+
+def model_numel(config) -> tuple[int, int]:
+    """(total, active) parameters of the torch model for ``config``."""
+    model = tiny_deepseek.build(config)
+    return tiny_deepseek.count_numel(model), tiny_deepseek.count_active_numel(model, config)
+
+
+# The torch modules are built once, when the file is imported (the same for every submission
+# graded), with torch's random state left as it was.
+with torch.random.fork_rng(devices=[]):
+    MHA_NUMEL = numel(nn.MultiheadAttention(12, 3, bias=False))
+    MLA_NUMEL = {
+        name: numel(tiny_deepseek.MultiHeadLatentAttention(TINY_CONFIGS[name]))
+        for name in ("tiny", "no query compression")
+    }
+    MLP_NUMEL = numel(tiny_deepseek.MLP(24, 40))  # 3 · 24 · 40 = 2,880
+    MOE_NUMEL = {
+        name: moe_numel(TINY_CONFIGS[name]) for name in ("tiny", "two shared experts, three active")
+    }
+    MODEL_NUMEL = {name: model_numel(config) for name, config in TINY_CONFIGS.items()}
+
+
 def as_int(value):
     """Python int for exact comparison (a learner may return a numpy integer)."""
     return int(value) if hasattr(value, "__index__") else value
@@ -50,10 +81,9 @@ def as_int(value):
 @pytest.mark.exercise("mha_params")
 def test_mha_params_matches_torch_multihead_attention(params):
     # torch's own block: in_proj [3·12, 12] and out_proj [12, 12] = 4 · 144 = 576.
-    reference = numel(nn.MultiheadAttention(12, 3, bias=False))
     check.equal(
         as_int(params.mha_params(12, 3, 4)),
-        reference,
+        MHA_NUMEL,
         what="mha_params(12, 3, 4)",
         hint="queries, keys, values and the output projection: four d × (heads · head_dim) matrices",
     )
@@ -74,13 +104,11 @@ def test_mha_params_when_heads_do_not_fill_the_width(params):
 
 
 @pytest.mark.exercise("mla_params")
-@pytest.mark.parametrize("name", ["tiny", "no query compression"])
+@pytest.mark.parametrize("name", list(MLA_NUMEL))
 def test_mla_params_match_the_torch_block(params, name):
-    config = TINY_CONFIGS[name]
-    reference = numel(tiny_deepseek.MultiHeadLatentAttention(config))
     check.equal(
-        as_int(params.mla_params(dict(config))),
-        reference,
+        as_int(params.mla_params(dict(TINY_CONFIGS[name]))),
+        MLA_NUMEL[name],
         what=f"mla_params({name} config)",
         hint="q_a_proj, q_a_layernorm, q_b_proj (or q_proj when q_lora_rank is None), "
         "kv_a_proj_with_mqa (kv_lora_rank + qk_rope_head_dim outputs), kv_a_layernorm, "
@@ -121,10 +149,9 @@ def test_mla_params_without_query_compression(params):
 
 @pytest.mark.exercise("ffn_params")
 def test_ffn_params_match_a_torch_swiglu_mlp(params):
-    reference = numel(tiny_deepseek.MLP(24, 40))  # 3 · 24 · 40 = 2,880
     check.equal(
         as_int(params.ffn_params(24, 40)),
-        reference,
+        MLP_NUMEL,
         what="ffn_params(24, 40)",
         hint="a gated FFN has three matrices: gate_proj, up_proj and down_proj",
     )
@@ -141,15 +168,10 @@ def test_ffn_params_deepseek_v3_dense_and_expert(params):
 
 
 @pytest.mark.exercise("moe_params")
-@pytest.mark.parametrize("name", ["tiny", "two shared experts, three active"])
+@pytest.mark.parametrize("name", list(MOE_NUMEL))
 def test_moe_params_match_the_torch_layer(params, name):
-    config = TINY_CONFIGS[name]
-    layer = tiny_deepseek.MoE(config)
-    total = numel(layer)
-    # A token runs the router, the shared experts and num_experts_per_tok routed experts.
-    idle = config["n_routed_experts"] - config["num_experts_per_tok"]
-    active = total - idle * numel(layer.experts[0])
-    got = params.moe_params(dict(config))
+    total, active = MOE_NUMEL[name]
+    got = params.moe_params(dict(TINY_CONFIGS[name]))
     check.equal(
         as_int(got["total"]),
         total,
@@ -204,19 +226,18 @@ def test_moe_params_parts_add_up(params):
 @pytest.mark.exercise("count_params")
 @pytest.mark.parametrize("name", list(TINY_CONFIGS))
 def test_count_params_matches_the_torch_model(params, name):
-    config = TINY_CONFIGS[name]
-    model = tiny_deepseek.build(config)
-    got = params.count_params(dict(config))
+    total, active = MODEL_NUMEL[name]
+    got = params.count_params(dict(TINY_CONFIGS[name]))
     check.equal(
         as_int(got["total"]),
-        tiny_deepseek.count_numel(model),
+        total,
         what=f"count_params({name} config)['total']",
         hint="embedding, every layer (two RMSNorms, attention, dense FFN or MoE), final norm, "
         "output head (once only when tied to the embedding)",
     )
     check.equal(
         as_int(got["active"]),
-        tiny_deepseek.count_active_numel(model, config),
+        active,
         what=f"count_params({name} config)['active']",
         hint="everything that multiplies the token: not the routed experts it is not sent to, "
         "and not the embedding table, which is only looked up (unless tied to the head)",

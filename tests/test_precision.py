@@ -46,6 +46,22 @@ def positive_fp8_terms(rng: np.random.Generator, shape: tuple[int, ...]) -> np.n
     return a * b
 
 
+def positive_fp8_sums(seed: int, shapes: list[tuple[int, ...]]) -> list[tuple[np.ndarray, ...]]:
+    """For each shape in turn (one generator): terms from ``positive_fp8_terms`` and their exact
+    sums along the last axis (every product and partial sum fits in float64's 53 bits)."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for shape in shapes:
+        terms = positive_fp8_terms(rng, shape)
+        cases.append((terms, terms.sum(axis=-1)))
+    return cases
+
+
+# Computed once, at import: the same for every submission graded.
+SHRINKING_SUMS = positive_fp8_sums(8, [(64, 4096)])
+PROMOTED_SUMS = positive_fp8_sums(10, [(16, 1024), (16, 4096), (16, 16384)])
+
+
 # --- round_mantissa -------------------------------------------------------------------------
 
 
@@ -248,12 +264,10 @@ def test_accumulate_limited_error_shrinks_with_more_bits(precision):
     # Relative error of 4096-term sums of positive FP8 products, averaged over 64 sums. Each
     # extra mantissa bit halves the rounding step, so two more bits must cut the error at least
     # in half (measured: about 8× here, since small terms are partly rounded away).
-    rng = np.random.default_rng(8)
-    terms = positive_fp8_terms(rng, (64, 4096))
-    exact = terms.sum(axis=-1)  # exact: every product and partial sum fits in float64's 53 bits
+    [(terms, exact)] = SHRINKING_SUMS
     errors = []
     for bits in (10, 12, 14, 16):
-        got = np.asarray(precision.accumulate_limited(terms, bits), dtype=np.float64)
+        got = np.asarray(precision.accumulate_limited(terms.copy(), bits), dtype=np.float64)
         errors.append(float(np.mean(np.abs(got - exact) / exact)))
     for fewer, more in itertools.pairwise(errors):
         if not fewer >= 2.0 * more:
@@ -401,12 +415,12 @@ def test_accumulate_promoted_error_bounded_independent_of_k(precision):
     # the run's total; FP32 adds at most (K / interval) × 2^-24 of the grand total. With m = 10
     # and interval 64 the bound 2^-5 + K/64 × 2^-24 hardly depends on K, while the limited sum
     # without promotion drifts far beyond it at K = 16384.
-    rng = np.random.default_rng(10)
     bits, interval = 10, 64
-    for k in (1024, 4096, 16384):
-        terms = positive_fp8_terms(rng, (16, k))
-        exact = terms.sum(axis=-1)  # exact in float64
-        got = np.asarray(precision.accumulate_promoted(terms, bits, interval), dtype=np.float64)
+    for terms, exact in PROMOTED_SUMS:
+        k = terms.shape[-1]
+        got = np.asarray(
+            precision.accumulate_promoted(terms.copy(), bits, interval), dtype=np.float64
+        )
         worst = float(np.max(np.abs(got - exact) / exact))
         bound = interval * 2.0 ** -(bits + 1) + (k / interval) * 2.0**-24
         if not worst <= bound:
