@@ -220,6 +220,18 @@ def foreign_plugins() -> tuple[str, ...]:
     return tuple(option for name in names for option in ("-p", f"no:{name}"))
 
 
+UNUSED_BUILTIN_PLUGINS = (
+    "warnings", "legacypath", "junitxml", "doctest", "pastebin", "stepwise", "setuponly",
+    "setupplan", "debugging",
+)  # fmt: skip
+
+
+def unused_builtin_plugins() -> list[str]:
+    """``-p no:NAME`` for pytest's own plugins that a grading run never uses (their hooks
+    cost about a tenth of the trusted process's time); those that give fixtures stay."""
+    return [option for name in UNUSED_BUILTIN_PLUGINS for option in ("-p", f"no:{name}")]
+
+
 def pytest_arguments(tree: Path, impl: Path, job: Job, limits: Limits) -> list[str]:
     """The trusted pytest command line: the instructor's tests, the submission as ``--impl``."""
     if job.targets:
@@ -234,7 +246,7 @@ def pytest_arguments(tree: Path, impl: Path, job: Job, limits: Limits) -> list[s
         "--tb=short", "--show-capture=no", "--no-score-table", "-W", "ignore",
         "-o", f"timeout={max(limits.test_timeout_s, 0):g}", "-p", "no:logging", "--capture=no",
         "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:faulthandler",
-        *foreign_plugins(),
+        *unused_builtin_plugins(), *foreign_plugins(),
     ]  # fmt: skip
     return [*targets, *options, *job.select]
 
