@@ -191,6 +191,26 @@ def test_endless_loop_in_a_function(tmp_path):
     assert_only_lost(grade, "active_share", "did not finish within the 3 s time limit")
 
 
+def test_an_exercise_that_keeps_looping_costs_two_time_limits(tmp_path):
+    """After two tests of one exercise run out of time, its other tests are not run (each
+    with the reason), so an endless loop cannot use up the whole submission's time."""
+    folder = submission(tmp_path / "s", SOLUTION)
+    parallel = (ROOT / "solutions" / "parallel.py").read_text(encoding="utf-8")
+    loop = "def simulate_pipeline(*args, **kwargs):\n    while True:\n        pass\n"
+    (folder / "parallel.py").write_text(f"{parallel}\n\n{loop}", encoding="utf-8")
+    start = time.monotonic()
+    grade = isolation.grade_folder(
+        folder, "s", limits=FAST, instructor=instructor_tree("parallel"), unsafe=True
+    )
+    assert time.monotonic() - start < 30
+    lost = [t for t in grade.tests if t.exercise == "simulate_pipeline"]
+    timed_out = [t for t in lost if t.message.startswith("did not finish within the 3 s")]
+    skipped = [t for t in lost if t.message.startswith("not run: 2 earlier tests of")]
+    assert len(timed_out) == 2 and len(skipped) == len(lost) - 2 > 5
+    assert not any(t.passed for t in lost)
+    assert all(t.passed for t in grade.tests if t.exercise != "simulate_pipeline")
+
+
 def test_loop_that_swallows_every_exception_is_stopped(tmp_path):
     source = solution_with(
         "import signal\n"

@@ -19,6 +19,10 @@ from grading.loader import ROOT, TIMEOUT_MESSAGE, ImplError, resolve_impl
 from grading.report import TestOutcome, format_table, score, to_dict
 
 IMPL_KEY = pytest.StashKey[Path]()
+# After this many tests of one exercise have run out of time, its remaining tests are not run:
+# an endless loop then costs two time limits, not one per test (which, in a batch, could use
+# up the whole submission's time and cost the topics graded after it).
+TIMEOUTS_PER_EXERCISE = 2
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -55,6 +59,7 @@ class Grader:
         self.impl = config.stash[IMPL_KEY]
         self.points: dict[str, dict[str, float]] = {}
         self.outcomes: dict[str, TestOutcome] = {}
+        self.timeouts: dict[tuple[str, str], list[str]] = {}  # messages, per (topic, exercise)
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -119,6 +124,18 @@ class Grader:
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
         return True
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        outcome = self.outcomes.get(item.nodeid)
+        if outcome is None:
+            return
+        timeouts = self.timeouts.get((outcome.topic, outcome.exercise), [])
+        if len(timeouts) >= TIMEOUTS_PER_EXERCISE:
+            pytest.fail(
+                f"not run: {len(timeouts)} earlier tests of {outcome.exercise}() {timeouts[0]}",
+                pytrace=False,
+            )
+
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         for item in items:
             self.outcomes.pop(item.nodeid, None)
@@ -144,6 +161,9 @@ class Grader:
         if report.failed or report.skipped:
             outcome.passed, outcome.failed = False, True
             outcome.message = outcome.message or str(report.longreprtext).strip()
+            if report.when == "call" and outcome.message.startswith(TIMEOUT_MESSAGE[:20]):
+                key = (outcome.topic, outcome.exercise)
+                self.timeouts.setdefault(key, []).append(outcome.message.splitlines()[0])
         elif report.when == "call" and not outcome.failed:
             outcome.passed = True
 
