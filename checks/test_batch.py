@@ -298,6 +298,38 @@ def test_a_topic_that_ends_its_worker_on_import_costs_that_topic_only(tmp_path):
     assert all(t.passed for t in grade.tests if t.topic == "news")
 
 
+ZEROING = """
+import numpy as _np
+
+
+def _zero_the_arguments(*args, **kwargs):
+    for value in [*args, *kwargs.values()]:
+        if isinstance(value, _np.ndarray) and value.flags.writeable:
+            value[...] = 0
+    first = next((v for v in args if isinstance(v, _np.ndarray)), _np.zeros(1))
+    return _np.zeros_like(first)
+"""
+
+
+def test_overwriting_the_arguments_earns_nothing(tmp_path):
+    """Every fp8 function overwrites its array arguments with zeros and returns zeros. Tests
+    that build their expected values from the arrays they pass (or from module-level arrays
+    passed earlier) would then compare zeros with zeros; the call fails its test instead."""
+    folder = submission(tmp_path / "s", SOLUTION)
+    names = [
+        name for name in dir(importlib.import_module("exercises.fp8"))
+        if not name.startswith("_") and callable(getattr(importlib.import_module("exercises.fp8"), name))
+        and getattr(importlib.import_module("exercises.fp8"), name).__module__ == "exercises.fp8"
+    ]  # fmt: skip
+    overrides = "".join(f"\n{name} = _zero_the_arguments\n" for name in names)
+    (folder / "fp8.py").write_text(f"{ZEROING}{overrides}", encoding="utf-8")
+    grade = isolation.grade_folder(
+        folder, "s", limits=FAST, instructor=instructor_tree("fp8"), unsafe=True
+    )
+    assert grade.tests and not [t.nodeid for t in grade.tests if t.passed]
+    assert any("changed its argument 1 in place" in t.message for t in grade.tests)
+
+
 def test_printing_and_writing_floods(tmp_path):
     """Printing goes nowhere; a huge file hits the file-size limit and costs that test."""
     source = solution_with(

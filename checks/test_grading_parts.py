@@ -384,3 +384,28 @@ def test_a_workers_cpu_limit_grows_with_each_topic_file_it_loads():
         limits = json.loads(pipe.read())
     os.waitpid(pid, 0)
     assert limits == [[5, 16], [5, 16], [10, 16], [10, 16], [15, 16]]
+
+
+def test_a_topic_function_that_changes_its_arguments_fails_in_a_learners_run_too():
+    import types
+
+    import numpy as np
+    import torch
+
+    from grading.arguments import ChangedInPlace, CheckedTopic
+
+    module = types.ModuleType("topic")
+    exec(
+        "LIMIT = 3\n"
+        "def scale(x, factor=2.0):\n    return x * factor\n"
+        "def scale_in_place(x, y=None):\n    x *= 2\n    return x\n"
+        "def zero_keyword(x, *, out):\n    out.zero_()\n    return x\n",
+        module.__dict__,
+    )
+    topic = CheckedTopic(module)
+    x = np.arange(3.0)
+    assert topic.LIMIT == 3 and topic.scale(x).tolist() == [0.0, 2.0, 4.0]
+    with pytest.raises(ChangedInPlace, match=r"scale_in_place\(\) changed its argument 1 in"):
+        topic.scale_in_place(np.arange(3.0))
+    with pytest.raises(ChangedInPlace, match="argument 'out' in place"):
+        topic.zero_keyword(1, out=torch.ones(2))

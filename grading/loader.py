@@ -17,6 +17,8 @@ from types import ModuleType
 
 import pytest
 
+from grading.arguments import CheckedTopic
+
 ROOT = Path(__file__).resolve().parents[1]
 NAMED_IMPLS = ("exercises", "solutions")
 TIMEOUT_MESSAGE = (
@@ -130,11 +132,12 @@ def topic_fixture(topic: str):
     """A pytest fixture named after ``topic`` that returns the topic module under test.
 
     Use it at module level of a graded test file: ``news = topic_fixture("news")``.
-    A topic file that cannot be imported fails each of its tests with one clear line.
+    A topic file that cannot be imported fails each of its tests with one clear line; a call
+    that changes an array argument in place fails its test (``grading.arguments``).
     """
 
     @pytest.fixture(name=topic)
-    def _fixture(request: pytest.FixtureRequest) -> ModuleType:
+    def _fixture(request: pytest.FixtureRequest) -> CheckedTopic:
         from grading.plugin import IMPL_KEY
         from grading.remote import REMOTE_KEY, WorkerEnded
 
@@ -142,7 +145,7 @@ def topic_fixture(topic: str):
         try:
             if session is not None:
                 return session.topic(topic)
-            return load_topic(request.config.stash[IMPL_KEY], topic)
+            return CheckedTopic(load_topic(request.config.stash[IMPL_KEY], topic))
         except (TopicLoadError, WorkerEnded) as error:
             problem = str(error)
         # Outside the except block, so the report shows no chained exception.

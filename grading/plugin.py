@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from grading.arguments import ChangedInPlace
 from grading.loader import ROOT, TIMEOUT_MESSAGE, ImplError, resolve_impl
 from grading.report import TestOutcome, format_table, score, to_dict
 
@@ -143,6 +144,7 @@ class Grader:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
         outcome = self.outcomes.get(item.nodeid)
+        message = ""
         if outcome and call.excinfo is not None and call.excinfo.errisinstance(NotImplementedError):
             outcome.not_implemented = True
             where = "" if self.remote else _impl_label(self.impl)
@@ -150,8 +152,11 @@ class Grader:
                 f"not implemented yet: {outcome.exercise}() in {where}{outcome.topic}.py "
                 "still raises NotImplementedError"
             )
+        elif call.excinfo is not None and call.excinfo.errisinstance(ChangedInPlace):
+            message = str(call.excinfo.value)
+        if message:
             # The report carries this line instead of a traceback, which pytest would
-            # otherwise format (reading source files) only for it to be replaced.
+            # otherwise format (reading source files) for nothing.
             try:
                 pytest.fail(message, pytrace=False)
             except pytest.fail.Exception:

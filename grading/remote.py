@@ -7,9 +7,10 @@ back plain values; the test's checks then run here, in the trusted process. An o
 not plain data (an ``nn.Module``, say) stays in the worker and comes back as a ``RemoteRef``
 whose attributes, items and methods are fetched the same way.
 
-The calls carry the grader's random-number state, grad mode and numpy error settings, and
-arrays that the learner changed in place are copied back, so a test reads the same here as
-in a single process. A test whose body builds, trains or inspects learner objects in ways
+The calls carry the grader's random-number state, grad mode and numpy error settings, so a
+test reads the same here as in a single process. A call that changes an array argument in
+place fails its test, here as in a learner's own run (``grading.arguments``); the new values
+never reach the grader. A test whose body builds, trains or inspects learner objects in ways
 a proxy cannot follow runs that part as a ``scenario`` in the worker (``grading.scenario``).
 
 Whatever the worker does, it costs at most the test that was running: a worker that ends,
@@ -34,7 +35,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grading import wire
+from grading import arguments, wire
 
 REMOTE_KEY = pytest.StashKey["RemoteSession"]()
 ENDING_WAIT_S = 5.0
@@ -233,26 +234,15 @@ def apply_incoming_state(connection: Connection, state: Any) -> None:
             connection.synced["numpy_rng"] = tuple(np.random.get_state())
 
 
-def copy_back(args: tuple, kwargs: dict, mutated: Any) -> None:
-    """Write arrays the learner changed in place back into the caller's arrays."""
-    import torch
+def refuse_changes(function: str, mutated: Any) -> None:
+    """Fail the test if the worker says the call changed array arguments in place.
 
-    if not isinstance(mutated, dict):
-        return
-    for key, new in mutated.items():
-        key = str(key)
-        original = kwargs.get(key[2:]) if key.startswith("k:") else None
-        if not key.startswith("k:") and key.isdigit() and int(key) < len(args):
-            original = args[int(key)]
-        same_shape = getattr(original, "shape", None) == getattr(new, "shape", ())
-        with contextlib.suppress(Exception):
-            if same_shape and isinstance(original, np.ndarray) and isinstance(new, np.ndarray):
-                np.copyto(original, new, casting="unsafe")
-            elif (
-                same_shape and isinstance(original, torch.Tensor) and isinstance(new, torch.Tensor)
-            ):
-                with torch.no_grad():
-                    original.copy_(new)
+    The new values are never taken: a test may build its expected value from the arrays it
+    passed, and a submission must not choose them (``grading.arguments``).
+    """
+    if isinstance(mutated, list) and mutated:
+        keys = [str(key)[:100] for key in mutated[:10]]
+        pytest.fail(arguments.changed_message(function, keys), pytrace=False)
 
 
 def raise_from_worker(info: Any, limits: WorkerLimits, filename: str) -> None:
@@ -276,7 +266,7 @@ def raise_from_worker(info: Any, limits: WorkerLimits, filename: str) -> None:
             f"wrote more than the {limits.file_mb} MB file-size limit (printing or saving too much?)",
             pytrace=False,
         )
-    if kind == "WireError":
+    if kind in ("WireError", "ChangedInPlace"):
         pytest.fail(message, pytrace=False)
     builtin = getattr(builtins, kind, None)
     if (
@@ -408,7 +398,7 @@ class TopicState:
         if problem:  # outside the except block: no chained exception in the report
             pytest.fail(problem, pytrace=False)
         apply_incoming_state(connection, reply.get("state"))
-        copy_back(args, kwargs, reply.get("mutated"))
+        refuse_changes(str(message.get("name") or message.get("function")), reply.get("mutated"))
         if "raised" in reply:
             raise_from_worker(reply["raised"], self.limits, self.filename)
         return reply.get("value")
@@ -469,7 +459,8 @@ class RemoteRef:
         if problem:
             pytest.fail(problem, pytrace=False)
         apply_incoming_state(connection, reply.get("state"))
-        copy_back(args, kwargs, reply.get("mutated"))
+        name = message.get("name")
+        refuse_changes(f"{ref.type_name}.{name}" if name else ref.type_name, reply.get("mutated"))
         if "raised" in reply:
             raise_from_worker(reply["raised"], connection.limits, "the submission")
         return reply.get("value")

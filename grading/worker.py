@@ -37,7 +37,7 @@ import types
 import warnings
 from typing import Any
 
-from grading import wire
+from grading import arguments, wire
 
 BLOCKED_PACKAGES = ("solutions", "exercises")
 FORKED_CHILD_EXIT_CODE = 86
@@ -321,7 +321,7 @@ class Worker:
         if op == "ping":
             return {"value": None}
         args, kwargs = request.get("args", []), request.get("kwargs", {})
-        before = _fingerprints(args, kwargs)
+        before = arguments.snapshot(args, kwargs)
         with call_state(request.get("state", {})) as state:
             try:
                 if op == "call":
@@ -335,53 +335,17 @@ class Worker:
                 elif op == "iter":
                     value = list(self.target(request))
                 elif op == "scenario":
-                    value = self.scenario(request)(self.module(request), *args, **kwargs)
+                    topic = arguments.CheckedTopic(self.module(request))
+                    value = self.scenario(request)(topic, *args, **kwargs)
                 else:
                     raise wire.WireError(f"unknown request {op!r}")
             except BaseException as error:  # learners' code can raise anything
                 return {"raised": self.describe(error), "state": state.changed()}
         reply = {"value": value, "state": state.changed()}
-        mutated = _mutated(args, kwargs, before)
-        if mutated:
-            reply["mutated"] = mutated
+        changed = arguments.changed(args, kwargs, before)
+        if changed:  # the grader fails the test; the new values stay here
+            reply["mutated"] = changed
         return reply
-
-
-def _arrays(args: list, kwargs: dict) -> dict[str, Any]:
-    """The top-level array and tensor arguments, by position (``"0"``) or keyword name."""
-    import numpy as np
-
-    torch = sys.modules.get("torch")
-    kinds = (np.ndarray,) + ((torch.Tensor,) if torch is not None else ())
-    found = {str(i): a for i, a in enumerate(args) if isinstance(a, kinds)}
-    found.update({f"k:{k}": v for k, v in kwargs.items() if isinstance(v, kinds)})
-    return found
-
-
-def _fingerprint(value: Any) -> bytes:
-    """The array's bytes, to compare after the call (a copy costs less than hashing it)."""
-    import numpy as np
-
-    if isinstance(value, np.ndarray):
-        return np.ascontiguousarray(value).tobytes()
-    data = value.detach().contiguous().reshape(-1).view(__import__("torch").uint8).numpy()
-    return data.tobytes()
-
-
-def _fingerprints(args: list, kwargs: dict) -> dict[str, bytes]:
-    with contextlib.suppress(Exception):
-        return {k: _fingerprint(v) for k, v in _arrays(args, kwargs).items()}
-    return {}
-
-
-def _mutated(args: list, kwargs: dict, before: dict[str, bytes]) -> dict:
-    """The array arguments the call changed in place (the grader copies them back)."""
-    changed = {}
-    with contextlib.suppress(Exception):
-        for key, value in _arrays(args, kwargs).items():
-            if key in before and _fingerprint(value) != before[key]:
-                changed[key] = value
-    return changed
 
 
 class call_state(contextlib.AbstractContextManager):
