@@ -316,10 +316,11 @@ def test_overwriting_the_arguments_earns_nothing(tmp_path):
     that build their expected values from the arrays they pass (or from module-level arrays
     passed earlier) would then compare zeros with zeros; the call fails its test instead."""
     folder = submission(tmp_path / "s", SOLUTION)
+    stubs = importlib.import_module("exercises.fp8")
     names = [
-        name for name in dir(importlib.import_module("exercises.fp8"))
-        if not name.startswith("_") and callable(getattr(importlib.import_module("exercises.fp8"), name))
-        and getattr(importlib.import_module("exercises.fp8"), name).__module__ == "exercises.fp8"
+        name for name, value in vars(stubs).items()
+        if callable(value) and getattr(value, "__module__", "") == stubs.__name__
+        and not name.startswith("_")
     ]  # fmt: skip
     overrides = "".join(f"\n{name} = _zero_the_arguments\n" for name in names)
     (folder / "fp8.py").write_text(f"{ZEROING}{overrides}", encoding="utf-8")

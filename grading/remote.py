@@ -324,7 +324,6 @@ class TopicState:
     worker: SubmissionWorker
     topic: str
     source: str
-    limits: WorkerLimits
     crashes: int = 0  # workers that ended during this topic's requests
     problem: str = ""  # why this topic cannot be graded any more
     scenario_sources: dict[str, str] = field(default_factory=dict)
@@ -332,6 +331,10 @@ class TopicState:
     @property
     def filename(self) -> str:
         return f"{self.topic}.py"
+
+    @property
+    def limits(self) -> WorkerLimits:
+        return self.worker.limits
 
     def ensure(self) -> Connection:
         """The live worker with this topic file loaded (a fresh worker if the last one ended).
@@ -532,9 +535,7 @@ class RemoteSession:
     """The pytest plugin that gives graded tests remote topics instead of imported modules."""
 
     def __init__(self, client: socket.socket, sources: dict[str, str], limits: WorkerLimits):
-        self.client = client
         self.sources = sources
-        self.limits = limits
         self.topics: dict[str, TopicState] = {}
         self.worker = SubmissionWorker(client, replace(limits, topics=max(1, len(sources))))
 
@@ -550,7 +551,7 @@ class RemoteSession:
         if name not in self.sources:
             raise WorkerEnded(f"no file {name}.py in the submission: nothing to grade for '{name}'")
         if name not in self.topics:
-            self.topics[name] = TopicState(self.worker, name, self.sources[name], self.limits)
+            self.topics[name] = TopicState(self.worker, name, self.sources[name])
         state = self.topics[name]
         state.ensure()
         return RemoteTopic(state)
