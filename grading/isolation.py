@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import functools
 import gc
+import io
 import json
 import os
 import select
@@ -38,6 +39,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -163,13 +165,27 @@ def graded_topics(tree: Path) -> list[str]:
 
 
 class EventLog:
-    """A pytest plugin in the trusted process: one JSON line per event, for the driver."""
+    """A pytest plugin in the trusted process: one JSON line per event, for the driver.
 
-    def __init__(self, fd: int) -> None:
-        self.stream = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
+    Created without a descriptor in a template process, it keeps the collected tests and
+    announces them when a trusted process forked from the template binds it to its pipe.
+    """
+
+    def __init__(self, fd: int | None = None) -> None:
+        self.stream: io.TextIOWrapper | None = None
         self.config: pytest.Config | None = None
+        self.collected: list[dict] | None = None
+        if fd is not None:
+            self.bind(fd)
+
+    def bind(self, fd: int) -> None:
+        """Write events to ``fd`` from now on (the collected tests first, if known)."""
+        self.stream = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
+        if self.collected is not None:
+            self.emit("collected", tests=self.collected)
 
     def emit(self, event: str, **fields) -> None:
+        assert self.stream is not None, "an event before the log was bound to its pipe"
         self.stream.write(json.dumps({"event": event, **fields}) + "\n")
 
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -192,7 +208,9 @@ class EventLog:
                         "extra": item.nodeid.startswith(f"{EXTRA_TESTS_DIR}/"),
                     }
                 )
-        self.emit("collected", tests=tests)
+        self.collected = tests
+        if self.stream is not None:
+            self.emit("collected", tests=tests)
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         self.emit("start", nodeid=nodeid)
@@ -268,6 +286,214 @@ def trusted_child(job: Job, tree: Path, client: socket.socket, events: int, limi
     os._exit(code)
 
 
+# --- the template: configure and collect once, fork a trusted process per submission ----------
+
+
+class TemplateGone(Exception):
+    """The template process ended or stopped answering; the driver forks directly instead."""
+
+
+class TemplateHook:
+    """The template's pytest plugin: after collection, fork trusted processes instead of
+    running the tests; each fork binds the session and the event log to its own submission and
+    runs the tests as a trusted process forked by the driver would."""
+
+    def __init__(
+        self,
+        control: socket.socket,
+        remote: RemoteSession,
+        log: EventLog,
+        limits: Limits,
+        impl: Path,
+    ) -> None:
+        self.control = control
+        self.remote = remote
+        self.log = log
+        self.limits = limits
+        self.impl = impl  # the empty --impl folder, removed when the template ends
+        self.forked = False  # True in a trusted process forked from the template
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        for item in session.items:
+            _ = item.location  # a cached property: computed here once, not once per submission
+        gc.collect()
+        gc.freeze()
+        self.serve()  # returns only in a forked trusted process; the default loop then runs
+
+    def serve(self) -> None:
+        """Fork a trusted process for each job the driver sends, and report how each ended.
+
+        Messages on the control socket (sequenced packets): from the driver, ``b"job"`` with
+        three descriptors (the worker client, the event pipe, the job's sources as JSON); to
+        the driver, ``{"started": pid}`` with a pidfd of the new process, and ``{"ended": pid,
+        "status": status}`` once it is reaped. The driver closing its end ends the template.
+        """
+        wake_read, wake_write = os.pipe()
+        for fd in (wake_read, wake_write):
+            os.set_blocking(fd, False)
+        signal.set_wakeup_fd(wake_write)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        while True:
+            ready, _, _ = select.select([self.control, wake_read], [], [])
+            with contextlib.suppress(OSError):
+                os.read(wake_read, 4096)
+            self.reap()
+            if self.control not in ready:
+                continue
+            data, fds, _, _ = socket.recv_fds(self.control, 4096, 3)
+            if data in (b"", b"exit"):  # the driver is done with this template
+                shutil.rmtree(self.impl, ignore_errors=True)
+                os._exit(0)
+            if data != b"job" or len(fds) != 3:
+                for fd in fds:
+                    os.close(fd)
+                continue
+            pid = os.fork()
+            if pid == 0:
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                for fd in (wake_read, wake_write):
+                    os.close(fd)
+                self.control.close()
+                self.bind(*fds)
+                return
+            for fd in fds:
+                os.close(fd)
+            pidfd = os.pidfd_open(pid)
+            socket.send_fds(self.control, [json.dumps({"started": pid}).encode()], [pidfd])
+            os.close(pidfd)
+
+    def reap(self) -> None:
+        """Tell the driver how each ended trusted process ended."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            self.control.send(json.dumps({"ended": pid, "status": status}).encode())
+
+    def bind(self, client_fd: int, events_fd: int, job_fd: int) -> None:
+        """In a forked trusted process: this submission's worker client, events and sources."""
+        self.forked = True
+        with os.fdopen(job_fd, "rb") as job:
+            sources = json.load(job)
+        self.remote.bind(socket.socket(fileno=client_fd), sources, self.limits.worker())
+        self.log.bind(events_fd)
+
+
+def template_main(control: socket.socket, tree: Path, limits: Limits) -> None:
+    """The forked template process: configure pytest and collect the tests, then serve jobs
+    (``TemplateHook``); never returns. Its trusted processes return here when their tests are
+    done."""
+    code = 0
+    try:
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (until os._exit)
+        remote, log = RemoteSession(), EventLog()
+        empty = Path(tempfile.mkdtemp(prefix="impl-"))  # the template's, shared by its forks
+        hook = TemplateHook(control, remote, log, limits, empty)
+        arguments = pytest_arguments(tree, empty, Job("template", {}), limits)
+        pytest.main(arguments, plugins=[remote, log, hook])
+        if not hook.forked:  # pytest stopped before running tests: the driver forks directly
+            shutil.rmtree(empty, ignore_errors=True)
+            code = 2
+    except BaseException:
+        code = 1
+    os._exit(code)
+
+
+class TrustedTemplate:
+    """The driver's handle on a template process (see ``TemplateHook``)."""
+
+    ANSWER_S = 10.0
+    live: ClassVar[set[socket.socket]] = set()  # the control sockets of this process's templates
+
+    def __init__(self, tree: Path, limits: Limits, close_in_child: list) -> None:
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.pid = os.fork()
+        if self.pid == 0:
+            for thing in [*close_in_child, *TrustedTemplate.live, self.control]:
+                with contextlib.suppress(OSError):
+                    thing.close()
+            template_main(theirs, tree, limits)
+        theirs.close()
+        TrustedTemplate.live.add(self.control)
+        self.ended: dict[int, int] = {}  # exit statuses of its trusted processes, by pid
+
+    @classmethod
+    def close_all_in_child(cls) -> None:
+        """In a newly forked process: close the templates' control sockets it inherited."""
+        for control in cls.live:
+            with contextlib.suppress(OSError):
+                control.close()
+
+    def start(self, job: Job, client: socket.socket, events_fd: int) -> tuple[int, int]:
+        """Fork a trusted process for ``job``: its pid and a pidfd to signal it with.
+
+        Raises:
+            TemplateGone: the template has ended or does not answer.
+        """
+        job_fd = os.memfd_create("job")
+        try:
+            with os.fdopen(os.dup(job_fd), "wb") as stream:
+                stream.write(json.dumps(job.sources).encode())
+            os.lseek(job_fd, 0, os.SEEK_SET)
+            socket.send_fds(self.control, [b"job"], [client.fileno(), events_fd, job_fd])
+        except OSError as error:
+            raise TemplateGone(str(error)) from error
+        finally:
+            os.close(job_fd)
+        while True:
+            message, fds = self.receive(self.ANSWER_S)
+            if "started" in message and fds:
+                return int(message["started"]), fds[0]
+
+    def receive(self, timeout: float) -> tuple[dict, list[int]]:
+        """The next message from the template (its exit reports are noted on the way).
+
+        Raises:
+            TemplateGone: nothing within ``timeout`` seconds, or the template has ended.
+        """
+        if self.control.fileno() < 0:
+            raise TemplateGone("the template was closed")
+        ready, _, _ = select.select([self.control], [], [], timeout)
+        if not ready:
+            raise TemplateGone("the template did not answer")
+        try:
+            data, fds, _, _ = socket.recv_fds(self.control, 4096, 1)
+        except OSError as error:
+            raise TemplateGone(str(error)) from error
+        if not data:
+            raise TemplateGone("the template has ended")
+        message = json.loads(data)
+        if "ended" in message:
+            self.ended[int(message["ended"])] = int(message["status"])
+        return message, fds
+
+    def status(self, pid: int) -> int:
+        """The exit status of the trusted process ``pid`` (-1 if the template cannot tell)."""
+        deadline = time.monotonic() + self.ANSWER_S
+        while pid not in self.ended:
+            try:
+                self.receive(max(0.0, deadline - time.monotonic()))
+            except TemplateGone:
+                return -1
+        return self.ended.pop(pid)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.control.send(b"exit")  # other forks of the driver may hold this socket too
+        self.control.close()
+        TrustedTemplate.live.discard(self.control)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+
+
 # --- the driver -------------------------------------------------------------------------------
 
 
@@ -285,6 +511,23 @@ class Running:
     stopped_for: str = ""
     since: float = 0.0  # when the running test's start arrived
     seconds: dict[str, float] = field(default_factory=dict)  # per test, as seen by the driver
+    template: TrustedTemplate | None = None  # the process's parent, if not the driver
+    pidfd: int = -1  # with a template: a descriptor to signal the process with
+
+    def kill(self) -> None:
+        """End the trusted process (it may have ended already)."""
+        with contextlib.suppress(ProcessLookupError, OSError):
+            if self.template is not None:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
+
+    def reap(self) -> int:
+        """Wait for the ended process; its exit status (-1 if its template cannot tell)."""
+        if self.template is None:
+            return os.waitpid(self.pid, 0)[1]
+        os.close(self.pidfd)
+        return self.template.status(self.pid)
 
 
 def parse_events(running: Running, data: bytes) -> None:
@@ -364,6 +607,8 @@ class BatchGrader:
         self.file_seconds: dict[str, float] = {}  # grading time of each test file, last seen
         self.file_tests: dict[str, int] = {}  # tests in each file, last collected
         self.scratch = Path(tempfile.mkdtemp(prefix="grading-tree-"))
+        self.template: TrustedTemplate | None = None
+        self.use_template = True
         try:
             preload()
             self.tree = self.scratch / "tree"
@@ -396,6 +641,8 @@ class BatchGrader:
         return self.server.note
 
     def close(self) -> None:
+        if self.template is not None:
+            self.template.close()
         self.server.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
@@ -406,18 +653,39 @@ class BatchGrader:
         self.close()
 
     def start(self, job: Job) -> Running:
+        template = self.template_for(job)  # first: a new template must not hold this job's pipe
         client = self.server.new_client()  # asked here, one at a time, never by the children
         read, write = os.pipe()
+        os.set_blocking(read, False)
+        if template is not None:
+            try:
+                pid, pidfd = template.start(job, client, write)
+            except TemplateGone:  # grade the rest of the batch without one
+                self.template, self.use_template = None, False
+                template.close()
+            else:
+                os.close(write)
+                client.close()
+                return Running(job, pid, read, time.monotonic(), template=template, pidfd=pidfd)
         pid = os.fork()
         if pid == 0:
             os.close(read)
             with contextlib.suppress(OSError):
                 self.server.control.close()
+            TrustedTemplate.close_all_in_child()
             trusted_child(job, self.tree, client, write, self.limits)
         os.close(write)
         client.close()
-        os.set_blocking(read, False)
         return Running(job, pid, read, time.monotonic())
+
+    def template_for(self, job: Job) -> TrustedTemplate | None:
+        """The template that forks trusted processes for whole submissions (made on first
+        use); None for a job that runs some of the tests only (sharded, or with ``-k``)."""
+        if job.targets or job.select or not self.use_template:
+            return None
+        if self.template is None:
+            self.template = TrustedTemplate(self.tree, self.limits, [self.server.control])
+        return self.template
 
     def learn(self, running: Running) -> None:
         """Note how long each test file took (from the times its results arrived)."""
@@ -532,11 +800,10 @@ class BatchGrader:
                 wall = self.limits.wall_s
                 if not ended and wall > 0 and now - job.started > wall:
                     job.stopped_for = f"reached the whole-submission time limit of {wall:g} s"
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(job.pid, signal.SIGKILL)
+                    job.kill()
                     ended = True
                 if ended:
-                    _, status = os.waitpid(job.pid, 0)
+                    status = job.reap()
                     with contextlib.suppress(BlockingIOError, OSError):
                         parse_events(job, os.read(job.fd, 1 << 20) or b"")
                     os.close(job.fd)

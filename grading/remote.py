@@ -534,9 +534,25 @@ def scenario(function):
 class RemoteSession:
     """The pytest plugin that gives graded tests remote topics instead of imported modules."""
 
-    def __init__(self, client: socket.socket, sources: dict[str, str], limits: WorkerLimits):
-        self.sources = sources
+    def __init__(
+        self,
+        client: socket.socket | None = None,
+        sources: dict[str, str] | None = None,
+        limits: WorkerLimits | None = None,
+    ):
+        self.sources: dict[str, str] = {}
         self.topics: dict[str, TopicState] = {}
+        self.worker: SubmissionWorker | None = None
+        if client is not None:
+            self.bind(client, sources or {}, limits or WorkerLimits())
+
+    def bind(self, client: socket.socket, sources: dict[str, str], limits: WorkerLimits) -> None:
+        """Grade ``sources`` through the fork server at the other end of ``client``.
+
+        A template process (``grading.isolation``) collects the tests with an unbound session
+        and binds it in each trusted process it forks, one per submission.
+        """
+        self.sources = sources
         self.worker = SubmissionWorker(client, replace(limits, topics=max(1, len(sources))))
 
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -551,6 +567,7 @@ class RemoteSession:
         if name not in self.sources:
             raise WorkerEnded(f"no file {name}.py in the submission: nothing to grade for '{name}'")
         if name not in self.topics:
+            assert self.worker is not None  # sources are only set by bind()
             self.topics[name] = TopicState(self.worker, name, self.sources[name])
         state = self.topics[name]
         state.ensure()
@@ -558,4 +575,5 @@ class RemoteSession:
 
     def pytest_sessionfinish(self) -> None:
         # The keeper ends the worker whether or not anyone waits for its account.
-        self.worker.abandon()
+        if self.worker is not None:
+            self.worker.abandon()

@@ -576,12 +576,15 @@ def preload() -> None:
     torch.set_num_threads(1)
     import pytest  # noqa: F401  (scenario code may import it)
 
+    import course.facts
     import course.formats
     import course.moe_reference
     import course.params_reference
     import course.precision_reference
-    import course.tiny_deepseek  # noqa: F401
+    import course.tiny_deepseek
     import grading  # noqa: F401
+
+    course.facts.all_facts()  # parsed once (tests read sourced figures), not once per process
 
 
 def warm_training() -> None:
