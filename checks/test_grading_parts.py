@@ -409,3 +409,40 @@ def test_a_topic_function_that_changes_its_arguments_fails_in_a_learners_run_too
         topic.scale_in_place(np.arange(3.0))
     with pytest.raises(ChangedInPlace, match="argument 'out' in place"):
         topic.zero_keyword(1, out=torch.ones(2))
+
+
+def test_every_draw_from_numpys_global_generator_reaches_the_other_side():
+    """A call that draws a few numbers (no new MT19937 key) still sends the state back, and the
+    grader sends its own draws before the next call, so both sides read one sequence."""
+    import types
+
+    import numpy as np
+
+    from grading import randomstate
+    from grading.remote import apply_incoming_state, outgoing_state
+    from grading.worker import call_state
+
+    saved = np.random.get_state()
+    try:
+        np.random.seed(0)
+        np.random.random_sample(1)  # the first draw after seeding makes a new key; later ones not
+        before = randomstate.fingerprint()
+        with call_state({}) as state:
+            np.random.random_sample(3)
+        moved = state.changed()
+        assert "numpy_rng" in moved and randomstate.fingerprint() != before
+        connection = types.SimpleNamespace(synced={})
+        np.random.set_state(saved)
+        apply_incoming_state(connection, moved)  # the grader takes over the worker's position
+        assert randomstate.fingerprint() != before
+        assert "numpy_rng" not in outgoing_state(connection), "nothing moved since"
+        np.random.random_sample(1)
+        sent = outgoing_state(connection)["numpy_rng"]
+        np.random.seed(0)
+        np.random.random_sample(5)
+        assert (
+            np.array_equal(sent[1], np.random.get_state()[1])
+            and sent[2] == np.random.get_state()[2]
+        )
+    finally:
+        np.random.set_state(saved)

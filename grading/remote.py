@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grading import arguments, wire
+from grading import arguments, randomstate, wire
 
 REMOTE_KEY = pytest.StashKey["RemoteSession"]()
 ENDING_WAIT_S = 5.0
@@ -212,10 +212,10 @@ def outgoing_state(connection: Connection) -> dict:
     torch_rng = torch.get_rng_state()
     if "torch_rng" not in connection.synced or not torch.equal(torch_rng, connection.synced["torch_rng"]):  # fmt: skip
         state["torch_rng"] = connection.synced["torch_rng"] = torch_rng
-    numpy_rng = np.random.get_state()
-    known = connection.synced.get("numpy_rng")
-    if known is None or not np.array_equal(known[1], numpy_rng[1]) or known[2] != numpy_rng[2]:
-        state["numpy_rng"] = connection.synced["numpy_rng"] = tuple(numpy_rng)
+    numpy_rng = randomstate.fingerprint()
+    if connection.synced.get("numpy_rng") != numpy_rng:
+        state["numpy_rng"] = tuple(np.random.get_state())
+        connection.synced["numpy_rng"] = numpy_rng
     return state
 
 
@@ -231,7 +231,7 @@ def apply_incoming_state(connection: Connection, state: Any) -> None:
             connection.synced["torch_rng"] = torch.get_rng_state()
         if "numpy_rng" in state:
             np.random.set_state(state["numpy_rng"])
-            connection.synced["numpy_rng"] = tuple(np.random.get_state())
+            connection.synced["numpy_rng"] = randomstate.fingerprint()
 
 
 def refuse_changes(function: str, mutated: Any) -> None:

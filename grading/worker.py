@@ -37,7 +37,7 @@ import types
 import warnings
 from typing import Any
 
-from grading import arguments, wire
+from grading import arguments, randomstate, wire
 
 BLOCKED_PACKAGES = ("solutions", "exercises")
 FORKED_CHILD_EXIT_CODE = 86
@@ -367,7 +367,7 @@ class call_state(contextlib.AbstractContextManager):
         if "numpy_rng" in self.state:
             np.random.set_state(self.state["numpy_rng"])
         self.torch_before = torch.get_rng_state()
-        self.numpy_before = np.random.get_state()[1].copy()
+        self.numpy_before = randomstate.fingerprint()
         self.stack.enter_context(torch.set_grad_enabled(bool(self.state.get("grad", True))))
         errstate = self.state.get("errstate")
         if isinstance(errstate, dict):
@@ -385,9 +385,8 @@ class call_state(contextlib.AbstractContextManager):
         now = torch.get_rng_state()
         if not torch.equal(now, self.torch_before):
             out["torch_rng"] = now
-        legacy = np.random.get_state()
-        if not np.array_equal(legacy[1], self.numpy_before):
-            out["numpy_rng"] = tuple(legacy)
+        if randomstate.fingerprint() != self.numpy_before:  # any draw, not only a new key
+            out["numpy_rng"] = tuple(np.random.get_state())
         return out
 
     def __exit__(self, *exc) -> None:

@@ -58,7 +58,7 @@ def positive_fp8_sums(seed: int, shapes: list[tuple[int, ...]]) -> list[tuple[np
 
 
 # Computed once, at import: the same for every submission graded.
-SHRINKING_SUMS = positive_fp8_sums(8, [(64, 4096)])
+SHRINKING_SUMS = positive_fp8_sums(8, [(64, 1024)])
 PROMOTED_SUMS = positive_fp8_sums(10, [(16, 1024), (16, 4096), (16, 16384)])
 
 
@@ -261,9 +261,10 @@ def test_accumulate_limited_matches_bfloat16_and_float32(precision):
 
 @pytest.mark.exercise("accumulate_limited")
 def test_accumulate_limited_error_shrinks_with_more_bits(precision):
-    # Relative error of 4096-term sums of positive FP8 products, averaged over 64 sums. Each
+    # Relative error of 1024-term sums of positive FP8 products, averaged over 64 sums. Each
     # extra mantissa bit halves the rounding step, so two more bits must cut the error at least
-    # in half (measured: about 8× here, since small terms are partly rounded away).
+    # in half (measured: 5.3× to 8.6× on seeds 1 to 3 and 8, since small terms are partly
+    # rounded away).
     [(terms, exact)] = SHRINKING_SUMS
     errors = []
     for bits in (10, 12, 14, 16):
