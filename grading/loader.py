@@ -136,7 +136,7 @@ def topic_fixture(topic: str):
     that changes an array argument in place fails its test (``grading.arguments``).
     """
 
-    @pytest.fixture(name=topic)
+    @pytest.fixture(name=topic, scope="module")
     def _fixture(request: pytest.FixtureRequest) -> CheckedTopic:
         from grading.plugin import IMPL_KEY
         from grading.remote import REMOTE_KEY, WorkerEnded
