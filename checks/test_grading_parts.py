@@ -446,3 +446,25 @@ def test_every_draw_from_numpys_global_generator_reaches_the_other_side():
         )
     finally:
         np.random.set_state(saved)
+
+
+def test_the_fork_server_executes_the_scenario_test_files_once(tmp_path, monkeypatch):
+    """The server's copy of the code holds the test files that define scenarios (and no
+    other); executed there, a worker answers a scenario request naming one by its key only."""
+    from grading import worker
+    from grading.loader import ROOT
+    from grading.sandbox import copy_server_code
+
+    copy_server_code(ROOT, tmp_path)
+    folder = tmp_path / worker.SCENARIO_FOLDER
+    copied = sorted(p.name for p in folder.iterdir())
+    expected = sorted(
+        p.name for p in (ROOT / "tests").glob("test_*.py") if "@scenario" in p.read_text()
+    )
+    assert copied == expected and "test_balance.py" in copied and "test_news.py" not in copied
+    monkeypatch.setattr(worker, "PRELOADED_SCENARIOS", {})
+    worker.preload_scenarios(str(folder))
+    key = wire.source_key((folder / "test_balance.py").read_text(encoding="utf-8"))
+    assert key in worker.PRELOADED_SCENARIOS
+    fresh = worker.Worker()
+    assert fresh.scenario({"key": key, "function": "train_small"}).__name__ == "train_small"

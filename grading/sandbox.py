@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grading.loader import ROOT
+from grading.worker import SCENARIO_FOLDER
 
 SERVER_PARTS = ("grading", "course")
 SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin", "/etc/alternatives")
@@ -128,10 +129,16 @@ def under_tmp(path: str) -> bool:
 
 
 def copy_server_code(tree: Path, target: Path) -> None:
-    """A private copy of ``grading/`` and ``course/`` for the sandbox (nothing else of the tree)."""
+    """A private copy of ``grading/`` and ``course/`` for the sandbox, with the graded test
+    files that define scenarios (the course's public tests; nothing else of the tree)."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for part in SERVER_PARTS:
         shutil.copytree(tree / part, target / part, ignore=ignore)
+    scenarios = target / SCENARIO_FOLDER  # executed once by the server (preload_scenarios)
+    scenarios.mkdir()
+    for path in sorted(tree.glob("tests/test_*.py")):
+        if "@scenario" in path.read_text(encoding="utf-8"):
+            shutil.copyfile(path, scenarios / path.name)
 
 
 @dataclass
