@@ -52,6 +52,8 @@ EXTRA_TESTS_DIR = "extra_tests"
 MAX_SOURCE_BYTES = 1 * 2**20
 MAX_FILES = 2000
 POLL_S = 0.05
+EVENT_BUFFER = 1 << 16  # bytes of events a trusted process holds before writing them
+STOP_GRACE_S = 2.0  # after SIGTERM, how long a trusted process has to write out its events
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,11 @@ class EventLog:
 
     Created without a descriptor in a template process, it keeps the collected tests and
     announces them when a trusted process forked from the template binds it to its pipe.
+
+    Events are buffered (written 64 KB at a time, and when the session ends), so the driver is
+    not woken for each of them; each carries its time (``t``, the system's monotonic clock).
+    Asked to stop (SIGTERM, at the whole-submission time limit), the process writes out what
+    it holds and ends.
     """
 
     def __init__(self, fd: int | None = None) -> None:
@@ -180,13 +187,25 @@ class EventLog:
 
     def bind(self, fd: int) -> None:
         """Write events to ``fd`` from now on (the collected tests first, if known)."""
-        self.stream = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
+        self.stream = os.fdopen(fd, "w", buffering=EVENT_BUFFER, encoding="utf-8")
+        signal.signal(signal.SIGTERM, self.stop)
         if self.collected is not None:
             self.emit("collected", tests=self.collected)
 
     def emit(self, event: str, **fields) -> None:
         assert self.stream is not None, "an event before the log was bound to its pipe"
-        self.stream.write(json.dumps({"event": event, **fields}) + "\n")
+        self.stream.write(json.dumps({"event": event, "t": time.monotonic(), **fields}) + "\n")
+
+    def flush(self) -> None:
+        """Write out the events held (nothing if the log was never bound)."""
+        if self.stream is not None:
+            with contextlib.suppress(Exception):  # e.g. interrupted inside a write
+                self.stream.flush()
+
+    def stop(self, *_) -> None:
+        """SIGTERM: the events so far to the driver, then end the process."""
+        self.flush()
+        os._exit(3)
 
     def pytest_configure(self, config: pytest.Config) -> None:
         self.config = config
@@ -223,6 +242,7 @@ class EventLog:
 
     def pytest_sessionfinish(self) -> None:
         self.emit("finished")
+        self.flush()
 
 
 @functools.cache
@@ -277,9 +297,12 @@ def trusted_child(job: Job, tree: Path, client: socket.socket, events: int, limi
         for fd in (0, 1, 2):
             os.dup2(null, fd)
         sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (until os._exit)
-        session = RemoteSession(client, job.sources, limits.worker())
+        session, log = RemoteSession(client, job.sources, limits.worker()), EventLog(events)
         empty = Path(tempfile.mkdtemp(prefix="impl-"))
-        pytest.main(pytest_arguments(tree, empty, job, limits), plugins=[session, EventLog(events)])
+        try:
+            pytest.main(pytest_arguments(tree, empty, job, limits), plugins=[session, log])
+        finally:
+            log.flush()
         shutil.rmtree(empty, ignore_errors=True)
     except BaseException:
         code = 1
@@ -398,7 +421,10 @@ def template_main(control: socket.socket, tree: Path, limits: Limits) -> None:
         empty = Path(tempfile.mkdtemp(prefix="impl-"))  # the template's, shared by its forks
         hook = TemplateHook(control, remote, log, limits, empty)
         arguments = pytest_arguments(tree, empty, Job("template", {}), limits)
-        pytest.main(arguments, plugins=[remote, log, hook])
+        try:
+            pytest.main(arguments, plugins=[remote, log, hook])
+        finally:
+            log.flush()  # in a forked trusted process: what the session did not write out
         if not hook.forked:  # pytest stopped before running tests: the driver forks directly
             shutil.rmtree(empty, ignore_errors=True)
             code = 2
@@ -514,13 +540,13 @@ class Running:
     template: TrustedTemplate | None = None  # the process's parent, if not the driver
     pidfd: int = -1  # with a template: a descriptor to signal the process with
 
-    def kill(self) -> None:
-        """End the trusted process (it may have ended already)."""
+    def kill(self, number: int = signal.SIGKILL) -> None:
+        """Send the trusted process signal ``number`` (it may have ended already)."""
         with contextlib.suppress(ProcessLookupError, OSError):
             if self.template is not None:
-                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+                signal.pidfd_send_signal(self.pidfd, number)
             else:
-                os.kill(self.pid, signal.SIGKILL)
+                os.kill(self.pid, number)
 
     def reap(self) -> int:
         """Wait for the ended process; its exit status (-1 if its template cannot tell)."""
@@ -539,12 +565,13 @@ def parse_events(running: Running, data: bytes) -> None:
             event = json.loads(line)
             if isinstance(event, dict):
                 running.events.append(event)
+                when = event.get("t")
+                when = float(when) if isinstance(when, int | float) else time.monotonic()
                 if event.get("event") == "start":
-                    running.running, running.since = event.get("nodeid"), time.monotonic()
+                    running.running, running.since = event.get("nodeid"), when
                 elif event.get("event") == "result":
                     if running.running is not None:
-                        elapsed = time.monotonic() - running.since
-                        running.seconds[str(running.running)] = elapsed
+                        running.seconds[str(running.running)] = when - running.since
                     running.running = None
 
 
@@ -798,8 +825,10 @@ class BatchGrader:
                     elif data == b"":
                         ended = True
                 wall = self.limits.wall_s
-                if not ended and wall > 0 and now - job.started > wall:
+                if not ended and wall > 0 and now - job.started > wall and not job.stopped_for:
                     job.stopped_for = f"reached the whole-submission time limit of {wall:g} s"
+                    job.kill(signal.SIGTERM)  # it writes out its events and ends
+                if not ended and job.stopped_for and now - job.started > wall + STOP_GRACE_S:
                     job.kill()
                     ended = True
                 if ended:
