@@ -1,7 +1,9 @@
 """Grade submissions where their code cannot reach the score.
 
-For each submission the driver forks a *trusted* grading process from itself (it has already
-imported numpy, torch and pytest, so this costs milliseconds). That process runs the
+For each submission the driver starts a *trusted* grading process (a fork, so numpy, torch,
+pytest and the test modules are already imported). In a batch it is forked from a *template*
+process that has configured pytest and collected the tests once; a run of only some tests
+(a sharded single submission, ``-k``) is forked from the driver itself. That process runs the
 instructor's tests with ``grading.remote``: every test body and every check runs in it, and
 each call into the learner's code goes over a socket to the submission's *worker* (one
 process that loads its topic files as the tests need them), started by the fork server
@@ -13,10 +15,11 @@ A submission graded on its own, with more cores than submissions, has its test f
 out among several trusted processes (whole files each, each process with a worker of its
 own); their results are merged into one grade.
 
-The trusted process streams one JSON line per event (tests collected, a test started, a
-result) to the driver over a pipe. The driver enforces the whole-submission time limit: it
-ends a trusted process that runs too long, and every test without a result loses its points
-with the reason in words.
+The trusted process writes one JSON line per event (tests collected, a test started, a
+result, each with its time) to the driver over a pipe, buffered. The driver enforces the
+whole-submission time limit: it asks a trusted process that runs too long to stop (SIGTERM:
+it writes out the events it holds), ends it two seconds later if need be, and every test
+without a result loses its points with the reason in words.
 """
 
 from __future__ import annotations
