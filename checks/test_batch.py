@@ -800,3 +800,21 @@ def full_points(tree: Path = ROOT) -> float:
 def data_max(results: dict) -> float:
     """The maximum score of a results.json."""
     return sum(t["max_score"] for t in results["tests"])
+
+
+def test_a_batch_goes_on_without_its_template_process(tmp_path):
+    """Whole submissions are forked from a template that collected the tests once; if it ends,
+    the rest of the batch is forked from the driver and graded the same."""
+    import signal
+
+    with isolation.BatchGrader(news_tree(), limits=FAST, unsafe=True) as grader:
+        job = isolation.Job("one", *isolation.read_sources(ROOT / "solutions", grader.topics))
+        [first] = grader.grade([job])
+        assert grader.template is not None, "a whole submission is forked from the template"
+        os.kill(grader.template.pid, signal.SIGKILL)
+        os.waitpid(grader.template.pid, 0)
+        grades = grader.grade([isolation.Job(f"after-{i}", dict(job.sources)) for i in range(2)])
+        assert grader.template is None and not grader.use_template
+    for grade in [first, *grades]:
+        assert_complete(grade)
+        assert all(t.passed for t in grade.tests), [t.message for t in grade.tests if not t.passed]
