@@ -353,7 +353,8 @@ class TemplateHook:
         Messages on the control socket (sequenced packets): from the driver, ``b"job"`` with
         three descriptors (the worker client, the event pipe, the job's sources as JSON); to
         the driver, ``{"started": pid}`` with a pidfd of the new process, and ``{"ended": pid,
-        "status": status}`` once it is reaped. The driver closing its end ends the template.
+        "status": status}`` once it is reaped. ``b"exit"`` from the driver (or its end closing)
+        ends the template; by then every trusted process it forked has ended.
         """
         wake_read, wake_write = os.pipe()
         for fd in (wake_read, wake_write):
