@@ -49,6 +49,7 @@ import pytest
 from grading.loader import ROOT
 from grading.remote import RemoteSession, WorkerLimits
 from grading.sandbox import launch_server
+from grading.worker import quiet_standard_streams
 
 TREE_PARTS = ("grading", "course", "tests", "conftest.py", "pyproject.toml")
 EXTRA_TESTS_DIR = "extra_tests"
@@ -292,14 +293,17 @@ def pytest_arguments(tree: Path, impl: Path, job: Job, limits: Limits) -> list[s
     return [*targets, *options, *job.select]
 
 
+def quiet() -> None:
+    """A forked grading process prints nothing: its streams, and Python's, go to /dev/null."""
+    quiet_standard_streams()
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (until os._exit)
+
+
 def trusted_child(job: Job, tree: Path, client: socket.socket, events: int, limits: Limits) -> None:
     """The forked trusted process: run the tests against remote topics; never returns."""
     code = 0
     try:
-        null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
-        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (until os._exit)
+        quiet()
         session, log = RemoteSession(client, job.sources, limits.worker()), EventLog(events)
         empty = Path(tempfile.mkdtemp(prefix="impl-"))
         try:
@@ -417,10 +421,7 @@ def template_main(control: socket.socket, tree: Path, limits: Limits) -> None:
     done."""
     code = 0
     try:
-        null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
-        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (until os._exit)
+        quiet()
         remote, log = RemoteSession(), EventLog()
         empty = Path(tempfile.mkdtemp(prefix="impl-"))  # the template's, shared by its forks
         hook = TemplateHook(control, remote, log, limits, empty)
