@@ -148,3 +148,25 @@ def test_both_runs_graded_the_same_tests(stub_run, solution_run):
     ids = {t["nodeid"] for t in stub_run.scores["tests"]}
     assert ids == {t["nodeid"] for t in solution_run.scores["tests"]}
     assert {t["topic"] for t in stub_run.scores["tests"]} == set(TOPICS)
+
+
+SPREAD_TOPICS = ("news", "floats")
+
+
+@pytest.mark.parametrize("impl", ["exercises", "solutions"])
+def test_scores_are_the_same_when_pytest_xdist_spreads_the_tests(impl, stub_run, solution_run):
+    """``make test`` runs pytest over two processes: its score table and JSON must not change."""
+    whole = {"exercises": stub_run, "solutions": solution_run}[impl].scores
+    targets = [f"tests/test_{topic}.py" for topic in SPREAD_TOPICS]
+    spread = run_graded(impl, *targets, extra=("-n", "2", "--dist", "load")).scores
+    assert spread, "no scores from a run with pytest-xdist"
+
+    def mine(rows: list[dict]) -> list[dict]:
+        return [r for r in rows if r["topic"] in SPREAD_TOPICS]
+
+    def by_test(rows: list[dict]) -> dict[str, tuple]:
+        return {r["nodeid"]: (r["exercise"], r["passed"], r["message"]) for r in mine(rows)}
+
+    assert by_test(spread["tests"]) == by_test(whole["tests"])
+    assert spread["exercises"] == mine(whole["exercises"])
+    assert spread["max_score"] == sum(r["max_score"] for r in mine(whole["exercises"])) > 0

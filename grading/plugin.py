@@ -24,6 +24,7 @@ IMPL_KEY = pytest.StashKey[Path]()
 # an endless loop then costs two time limits, not one per test (which, in a batch, could use
 # up the whole submission's time and cost the topics graded after it).
 TIMEOUTS_PER_EXERCISE = 2
+GRADED = "graded"  # a user property of graded tests' reports in pytest-xdist workers
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -50,6 +51,15 @@ def _impl_label(impl: Path) -> str:
         return f"{impl.relative_to(ROOT)}/"
     except ValueError:
         return f"{impl}/"
+
+
+def _failure_text(report: pytest.TestReport) -> str:
+    """What a failed test reported, without the line that pytest-xdist's controller puts first
+    (``[gw1] linux -- Python 3.11.7 ...``: the worker that ran it)."""
+    text = str(report.longreprtext).strip()
+    if hasattr(report, "node") and text.startswith("[gw"):
+        text = text.partition("\n")[2].strip()
+    return text
 
 
 class Grader:
@@ -84,6 +94,8 @@ class Grader:
             self.outcomes[item.nodeid] = TestOutcome(
                 item.nodeid, topic, marks[0].args[0], ran=False
             )
+            if hasattr(self.config, "workerinput"):  # a pytest-xdist worker: tell the controller
+                item.user_properties.append((GRADED, (topic, marks[0].args[0], module.POINTS)))
         if errors:
             raise pytest.UsageError("graded tests without a valid exercise:\n" + "\n".join(errors))
 
@@ -171,19 +183,30 @@ class Grader:
         return REMOTE_KEY in self.config.stash
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        outcome = self.outcomes.get(report.nodeid)
+        outcome = self.outcomes.get(report.nodeid) or self._outcome_from_worker(report)
         if outcome is None:
             return
         outcome.ran = True
         outcome.duration_s += report.duration
         if report.failed or report.skipped:
             outcome.passed, outcome.failed = False, True
-            outcome.message = outcome.message or str(report.longreprtext).strip()
+            outcome.message = outcome.message or _failure_text(report)
             if report.when == "call" and outcome.message.startswith(TIMEOUT_MESSAGE[:20]):
                 key = (outcome.topic, outcome.exercise)
                 self.timeouts.setdefault(key, []).append(outcome.message.splitlines()[0])
         elif report.when == "call" and not outcome.failed:
             outcome.passed = True
+
+    def _outcome_from_worker(self, report: pytest.TestReport) -> TestOutcome | None:
+        """In the controller of a pytest-xdist run, which collects nothing itself: the graded
+        test's topic, exercise and points, from the worker's report (``GRADED``)."""
+        for name, value in report.user_properties:
+            if name == GRADED:
+                topic, exercise, points = value
+                self._add_points(topic, dict(points))
+                outcome = TestOutcome(report.nodeid, topic, exercise, ran=False)
+                return self.outcomes.setdefault(report.nodeid, outcome)
+        return None
 
     def _scores(self):
         return score(list(self.outcomes.values()), self.points)
@@ -196,6 +219,6 @@ class Grader:
 
     def pytest_sessionfinish(self) -> None:
         target = self.config.getoption("--grading-json")
-        if target:
+        if target and not hasattr(self.config, "workerinput"):  # xdist: the controller writes
             data = to_dict(self._scores(), _impl_label(self.impl))
             Path(target).write_text(json.dumps(data, indent=2), encoding="utf-8")
