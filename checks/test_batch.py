@@ -16,6 +16,7 @@ each with its reason.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import importlib.util
@@ -818,3 +819,50 @@ def test_a_batch_goes_on_without_its_template_process(tmp_path):
     for grade in [first, *grades]:
         assert_complete(grade)
         assert all(t.passed for t in grade.tests), [t.message for t in grade.tests if not t.passed]
+
+
+def test_a_template_keeps_the_tests_that_a_job_selects():
+    """Jobs that name test files or ``-k`` (the mutant check's) are forked from the template
+    too, which keeps the tests pytest itself would select: the same as a direct fork."""
+    sources = isolation.read_sources(ROOT / "solutions", ["news", "floats"])[0]
+    jobs = [
+        isolation.Job("file", sources, targets=("tests/test_floats.py",)),
+        isolation.Job(
+            "file, -k", sources, select=("-k", "encode"), targets=("tests/test_floats.py",)
+        ),
+        isolation.Job("-k", sources, select=("-k", "percent_change or (ulp and not fp32)")),
+    ]
+    graded = {}
+    for use_template in (True, False):
+        with isolation.BatchGrader(command_tree(), limits=FAST, unsafe=True) as grader:
+            grader.use_template = use_template
+            grades = grader.grade([dataclasses.replace(job) for job in jobs], workers=1)
+            assert (grader.template is not None) == use_template
+        graded[use_template] = {g.name: [(t.nodeid, t.passed) for t in g.tests] for g in grades}
+    assert graded[True] == graded[False]
+    files = {name: {t[0].split("::")[0] for t in tests} for name, tests in graded[True].items()}
+    assert files == {
+        "file": {"tests/test_floats.py"},
+        "file, -k": {"tests/test_floats.py"},
+        "-k": {"tests/test_news.py", "tests/test_floats.py"},
+    }
+    names = {name: [t[0].split("::")[1] for t in tests] for name, tests in graded[True].items()}
+    assert all("encode" in n for n in names["file, -k"])
+    assert len(names["file, -k"]) < len(names["file"])
+    assert all("percent_change" in n or ("ulp" in n and "fp32" not in n) for n in names["-k"])
+    for name, tests in graded[True].items():
+        assert all(passed for _, passed in tests), (name, tests)
+
+
+def test_a_grader_never_runs_tests_imported_from_another_graders_tree():
+    """Graders import the test modules before forking; a later grader in the same process
+    imports its own, not those of an earlier one whose tree is gone (a test file with
+    scenarios reads its source from its tree)."""
+    tree = instructor_tree("parallel")
+    with isolation.BatchGrader(tree, limits=FAST, unsafe=True):
+        pass
+    sources = isolation.read_sources(ROOT / "solutions", ["parallel"])[0]
+    job = isolation.Job("after", sources, select=("-k", "simulate_pipeline"))
+    with isolation.BatchGrader(tree, limits=FAST, unsafe=True) as grader:
+        [grade] = grader.grade([job])
+    assert grade.tests and all(t.passed for t in grade.tests), [t.message for t in grade.tests]

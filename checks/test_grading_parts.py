@@ -22,7 +22,7 @@ from grading.isolation import (
     parse_events,
     read_sources,
 )
-from grading.remote import WorkerLimits, describe_ending
+from grading.remote import WorkerLimits, describe_ending, raise_from_worker
 from grading.submissions import (
     InputError,
     SubmissionError,
@@ -468,3 +468,10 @@ def test_the_fork_server_executes_the_scenario_test_files_once(tmp_path, monkeyp
     assert key in worker.PRELOADED_SCENARIOS
     fresh = worker.Worker()
     assert fresh.scenario({"key": key, "function": "train_small"}).__name__ == "train_small"
+
+
+def test_an_error_from_the_learners_code_names_its_file_and_line():
+    raised = {"type": "TypeError", "message": "bad operand", "line": 208, "builtin": True}
+    with pytest.raises(TypeError, match="bad operand") as error:
+        raise_from_worker(raised, WorkerLimits(), "balance.py")
+    assert error.value.__notes__ == ["raised in balance.py line 208"]

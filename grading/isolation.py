@@ -2,8 +2,9 @@
 
 For each submission the driver starts a *trusted* grading process (a fork, so numpy, torch,
 pytest and the test modules are already imported). In a batch it is forked from a *template*
-process that has configured pytest and collected the tests once; a run of only some tests
-(a sharded single submission, ``-k``) is forked from the driver itself. That process runs the
+process that has configured pytest and collected the tests once, and keeps the tests the job
+asks for (test files, ``-k``); the parts of a single submission shared out among idle workers
+are forked from the driver itself. That process runs the
 instructor's tests with ``grading.remote``: every test body and every check runs in it, and
 each call into the learner's code goes over a socket to the submission's *worker* (one
 process that loads its topic files as the tests need them), started by the fork server
@@ -342,9 +343,11 @@ class TemplateHook:
         self.limits = limits
         self.impl = impl  # the empty --impl folder, removed when the template ends
         self.forked = False  # True in a trusted process forked from the template
+        self.session: pytest.Session | None = None  # the collected session, to fork from
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> None:
+        self.session = session
         for item in session.items:
             _ = item.location  # a cached property: computed here once, not once per submission
         gc.collect()
@@ -407,12 +410,51 @@ class TemplateHook:
             self.control.send(json.dumps({"ended": pid, "status": status}).encode())
 
     def bind(self, client_fd: int, events_fd: int, job_fd: int) -> None:
-        """In a forked trusted process: this submission's worker client, events and sources."""
+        """In a forked trusted process: this submission's worker client, events, sources and
+        tests (``{"sources": ..., "targets": [...], "keyword": "..."}``, see ``Job``)."""
         self.forked = True
-        with os.fdopen(job_fd, "rb") as job:
-            sources = json.load(job)
-        self.remote.bind(socket.socket(fileno=client_fd), sources, self.limits.worker())
+        with os.fdopen(job_fd, "rb") as stream:
+            job = json.load(stream)
+        assert self.session is not None
+        kept = narrow(self.session, job["targets"], job["keyword"])
+        if self.log.collected is not None:
+            self.log.collected = [t for t in self.log.collected if t["nodeid"] in kept]
+        self.remote.bind(socket.socket(fileno=client_fd), job["sources"], self.limits.worker())
         self.log.bind(events_fd)
+
+
+def keyword_of(job: Job) -> str | None:
+    """The ``-k`` expression of a job ("" for none); None if it selects tests in other ways."""
+    if not job.select:
+        return ""
+    if len(job.select) == 2 and job.select[0] == "-k":
+        return job.select[1]
+    return None
+
+
+def in_targets(nodeid: str, targets: list[str]) -> bool:
+    """Whether the test ``nodeid`` lies in one of ``targets`` (files or folders of the tree)."""
+    path = nodeid.split("::", 1)[0]
+    return any(path == t or path.startswith(t.rstrip("/") + "/") for t in targets)
+
+
+def narrow(session: pytest.Session, targets: list[str], keyword: str) -> set[str]:
+    """Keep the collected tests that a run with these targets and ``-k keyword`` would
+    collect (pytest's own ``-k`` matching), telling the plugins about the others; the ids
+    kept."""
+    from _pytest.mark import deselect_by_keyword
+
+    items = session.items
+    if targets:
+        outside = [item for item in items if not in_targets(item.nodeid, targets)]
+        if outside:
+            session.config.hook.pytest_deselected(items=outside)
+            items[:] = [item for item in items if in_targets(item.nodeid, targets)]
+    if keyword:
+        session.config.option.keyword = keyword
+        deselect_by_keyword(items, session.config)
+    session.testscollected = len(items)
+    return {item.nodeid for item in items}
 
 
 def template_main(control: socket.socket, tree: Path, limits: Limits) -> None:
@@ -472,7 +514,7 @@ class TrustedTemplate:
         job_fd = os.memfd_create("job")
         try:
             with os.fdopen(os.dup(job_fd), "wb") as stream:
-                stream.write(json.dumps(job.sources).encode())
+                stream.write(json.dumps(self.message(job)).encode())
             os.lseek(job_fd, 0, os.SEEK_SET)
             socket.send_fds(self.control, [b"job"], [client.fileno(), events_fd, job_fd])
         except OSError as error:
@@ -483,6 +525,13 @@ class TrustedTemplate:
             message, fds = self.receive(self.ANSWER_S)
             if "started" in message and fds:
                 return int(message["started"]), fds[0]
+
+    @staticmethod
+    def message(job: Job) -> dict:
+        """What a forked trusted process needs of ``job`` (see ``TemplateHook.bind``)."""
+        keyword = keyword_of(job)
+        assert keyword is not None, "a template selects tests with targets and -k only"
+        return {"sources": job.sources, "targets": list(job.targets), "keyword": keyword}
 
     def receive(self, timeout: float) -> tuple[dict, list[int]]:
         """The next message from the template (its exit reports are noted on the way).
@@ -618,6 +667,22 @@ def finish(running: Running, status: int, limits: Limits) -> Grade:
     return grade
 
 
+TREE_PREFIX = "grading-tree-"  # the scratch folders of graders, in the temporary folder
+
+
+def forget_test_modules(keep: Path | None = None) -> None:
+    """Drop the test modules imported from graders' trees (other than ``keep``'s) from
+    ``sys.modules``, so that a grader never runs tests imported from another grader's tree,
+    which may be gone."""
+    trees = os.path.join(os.path.realpath(tempfile.gettempdir()), TREE_PREFIX)
+    kept = os.path.realpath(keep) + os.sep if keep is not None else None
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        theirs = isinstance(path, str) and path.startswith(trees)
+        if theirs and (kept is None or not path.startswith(kept)):
+            del sys.modules[name]
+
+
 class BatchGrader:
     """Grades jobs against one instructor tree, with one fork server for the whole batch."""
 
@@ -638,9 +703,10 @@ class BatchGrader:
         self.limits = limits
         self.file_seconds: dict[str, float] = {}  # grading time of each test file, last seen
         self.file_tests: dict[str, int] = {}  # tests in each file, last collected
-        self.scratch = Path(tempfile.mkdtemp(prefix="grading-tree-"))
+        self.scratch = Path(tempfile.mkdtemp(prefix=TREE_PREFIX))
         self.template: TrustedTemplate | None = None
         self.use_template = True
+        self.sharing = False  # True while grade() shares a submission's files among workers
         try:
             preload()
             self.tree = self.scratch / "tree"
@@ -659,6 +725,7 @@ class BatchGrader:
         each forked grading process finds them imported (their module-level references, such
         as brute-force parametrizations, computed once per batch, not once per submission).
         """
+        forget_test_modules(keep=self.scratch)  # another grader's, of the same names
         arguments = pytest_arguments(self.tree, self.tree, Job("collect", {}), self.limits)
         with (
             open(os.devnull, "w") as null,
@@ -677,6 +744,7 @@ class BatchGrader:
             self.template.close()
         self.server.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
+        forget_test_modules()
 
     def __enter__(self) -> BatchGrader:
         return self
@@ -711,9 +779,13 @@ class BatchGrader:
         return Running(job, pid, read, time.monotonic())
 
     def template_for(self, job: Job) -> TrustedTemplate | None:
-        """The template that forks trusted processes for whole submissions (made on first
-        use); None for a job that runs some of the tests only (sharded, or with ``-k``)."""
-        if job.targets or job.select or not self.use_template:
+        """The template that forks this batch's trusted processes (made on first use).
+
+        None when the driver forks directly: after a template failed; for a job whose tests
+        are chosen with other options than files and ``-k``; and while a submission is shared
+        out among idle workers, whose processes start sooner each collecting its own files.
+        """
+        if not self.use_template or self.sharing or keyword_of(job) is None:
             return None
         if self.template is None:
             self.template = TrustedTemplate(self.tree, self.limits, [self.server.control])
@@ -788,6 +860,7 @@ class BatchGrader:
         """
         slots = max(1, workers)
         split = slots // len(jobs) if 0 < len(jobs) < slots else 1
+        self.sharing = split > 1
         pending, parts, owner = [], {}, {}
         for index, job in enumerate(jobs):
             for shard in self.shards(job, split):

@@ -280,7 +280,7 @@ def raise_from_worker(info: Any, limits: WorkerLimits, filename: str) -> None:
         except Exception:
             error = SubmissionRaised(f"{kind}: {message}")
         if where:
-            error.add_note(f"raised in {filename}{where[len(filename) + 1 :]}")
+            error.add_note(f"raised in {filename} line {line}")
         raise error
     raise SubmissionRaised(f"{kind}: {message}{where}")
 
