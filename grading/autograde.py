@@ -233,7 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     extra = args.extra_tests.resolve() if args.extra_tests else None
     try:
         grader = BatchGrader(
-            args.tree.resolve(), extra_tests=extra, limits=limits, unsafe=args.unsafe
+            args.tree.resolve(),
+            extra_tests=extra,
+            limits=limits,
+            unsafe=args.unsafe,
+            start_template=len(submissions) > args.workers,
         )
     except SandboxError as error:
         print(f"error: {error}", file=sys.stderr)

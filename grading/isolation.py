@@ -693,7 +693,10 @@ class BatchGrader:
         extra_tests: Path | None = None,
         limits: Limits = Limits(),
         unsafe: bool = False,
+        start_template: bool = False,
     ) -> None:
+        """``start_template``: fork the template process now, while the fork server starts
+        (for a batch of more submissions than workers; otherwise on the first job)."""
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         from grading.worker import PR_SET_DUMPABLE, _libc, preload
 
@@ -715,8 +718,15 @@ class BatchGrader:
             self.collect_once()
             gc.collect()
             gc.freeze()  # the trusted processes' collections skip it: fewer copied pages
+            if start_template:
+                self.template = TrustedTemplate(self.tree, self.limits, [launch.control])
         finally:
-            self.server = launch.ready()
+            try:
+                self.server = launch.ready()
+            except BaseException:
+                if self.template is not None:
+                    self.template.close()
+                raise
 
     def collect_once(self) -> None:
         """Import the instructor's test files here, once, before any fork.

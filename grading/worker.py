@@ -599,7 +599,8 @@ def probe_isolation() -> str:
 def preload() -> None:
     """Import what every worker needs, once, before the first fork."""
     import ml_dtypes  # noqa: F401
-    import numpy  # noqa: F401
+    import numpy
+    import numpy.typing  # noqa: F401  (topic files import it for their type hints)
     import torch
 
     torch.set_num_threads(1)
