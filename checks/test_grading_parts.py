@@ -475,3 +475,13 @@ def test_an_error_from_the_learners_code_names_its_file_and_line():
     with pytest.raises(TypeError, match="bad operand") as error:
         raise_from_worker(raised, WorkerLimits(), "balance.py")
     assert error.value.__notes__ == ["raised in balance.py line 208"]
+
+
+def test_the_fork_servers_warm_up_leaves_torchs_random_state_as_it_was():
+    import torch
+
+    from grading.worker import warm_training
+
+    before = torch.get_rng_state()
+    warm_training()
+    assert torch.equal(torch.get_rng_state(), before)

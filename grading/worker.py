@@ -618,17 +618,43 @@ def preload() -> None:
 
 
 def warm_training() -> None:
-    """Take one optimizer step on a tiny layer, once, before the first fork.
+    """Take optimizer steps on a tiny layer, the balance chapter's reference MoE layer and
+    the RL chapter's tiny policy, once, before the first fork.
 
     torch imports its compiler front end (about a hundred modules, two seconds) on the first
-    optimizer step; a worker forked afterwards finds it loaded, so a submission's training
-    exercise does not pay for it again.
+    optimizer step, and sets up each kind of operation the first time it runs; a worker forked
+    afterwards finds that done, so a submission's training exercises do not pay for it again.
+    torch's global random state is left as it was.
     """
     import torch
 
-    layer = torch.nn.Linear(2, 2)
-    optimizer = torch.optim.Adam(layer.parameters())
-    layer(torch.ones(1, 2)).sum().backward()
+    with torch.random.fork_rng(devices=[]):
+        layer = torch.nn.Linear(2, 2)
+        optimizer = torch.optim.Adam(layer.parameters())
+        layer(torch.ones(1, 2)).sum().backward()
+        optimizer.step()
+        with contextlib.suppress(Exception):  # the course's code may differ in a custom tree
+            warm_course_models(torch)
+
+
+def warm_course_models(torch) -> None:
+    """One training step of the course's reference MoE layer and of its RL policy."""
+    import dataclasses
+
+    from course import balance_experiment, rl_task
+
+    config = dataclasses.replace(balance_experiment.Config(), tokens_per_step=64)
+    moe = balance_experiment.make_layer(config)
+    optimizer = torch.optim.Adam(moe.parameters())
+    x, y, _ = balance_experiment.make_task(config).sample(64, torch.Generator().manual_seed(0))
+    torch.mean((moe(x) - y) ** 2).backward()
+    optimizer.step()
+    task = rl_task.Config()
+    policy = rl_task.make_policy(task)
+    prompts = rl_task.sample_prompts(task, 4, torch.Generator().manual_seed(0))
+    completions, _ = rl_task.generate(policy, prompts, torch.Generator().manual_seed(0))
+    optimizer = torch.optim.Adam(policy.parameters())
+    rl_task.token_logprobs(policy, prompts, completions).sum().backward()
     optimizer.step()
 
 
