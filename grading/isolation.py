@@ -446,10 +446,11 @@ def narrow(session: pytest.Session, targets: list[str], keyword: str) -> set[str
 
     items = session.items
     if targets:
-        outside = [item for item in items if not in_targets(item.nodeid, targets)]
+        inside = {item.nodeid for item in items if in_targets(item.nodeid, targets)}
+        outside = [item for item in items if item.nodeid not in inside]
         if outside:
             session.config.hook.pytest_deselected(items=outside)
-            items[:] = [item for item in items if in_targets(item.nodeid, targets)]
+            items[:] = [item for item in items if item.nodeid in inside]
     if keyword:
         session.config.option.keyword = keyword
         deselect_by_keyword(items, session.config)

@@ -94,7 +94,7 @@ class Grader:
             self.outcomes[item.nodeid] = TestOutcome(
                 item.nodeid, topic, marks[0].args[0], ran=False
             )
-            if hasattr(self.config, "workerinput"):  # a pytest-xdist worker: tell the controller
+            if self.in_xdist_worker:  # tell the controller, which collects nothing itself
                 item.user_properties.append((GRADED, (topic, marks[0].args[0], module.POINTS)))
         if errors:
             raise pytest.UsageError("graded tests without a valid exercise:\n" + "\n".join(errors))
@@ -182,6 +182,11 @@ class Grader:
 
         return REMOTE_KEY in self.config.stash
 
+    @property
+    def in_xdist_worker(self) -> bool:
+        """Whether this process is a pytest-xdist worker (``make test`` runs two)."""
+        return hasattr(self.config, "workerinput")
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         outcome = self.outcomes.get(report.nodeid) or self._outcome_from_worker(report)
         if outcome is None:
@@ -219,6 +224,6 @@ class Grader:
 
     def pytest_sessionfinish(self) -> None:
         target = self.config.getoption("--grading-json")
-        if target and not hasattr(self.config, "workerinput"):  # xdist: the controller writes
+        if target and not self.in_xdist_worker:  # under pytest-xdist, the controller writes
             data = to_dict(self._scores(), _impl_label(self.impl))
             Path(target).write_text(json.dumps(data, indent=2), encoding="utf-8")

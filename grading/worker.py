@@ -634,12 +634,14 @@ def warm_training() -> None:
         layer(torch.ones(1, 2)).sum().backward()
         optimizer.step()
         with contextlib.suppress(Exception):  # the course's code may differ in a custom tree
-            warm_course_models(torch)
+            warm_course_models()
 
 
-def warm_course_models(torch) -> None:
+def warm_course_models() -> None:
     """One training step of the course's reference MoE layer and of its RL policy."""
     import dataclasses
+
+    import torch
 
     from course import balance_experiment, rl_task
 
