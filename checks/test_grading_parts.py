@@ -125,6 +125,53 @@ def test_wire_keeps_types_shapes_and_bits():
     assert back["f"] == FP16
 
 
+def test_wire_sends_large_and_odd_arrays_over_a_socket_bit_for_bit():
+    """Arrays leave from their own memory and arrive in one read buffer: check the bytes that
+    cross a real socket, for sizes above the socket's buffer and for unusual layouts."""
+    import socket
+    import threading
+
+    import numpy as np
+    import torch
+
+    rng = np.random.default_rng(0)
+    big = rng.standard_normal((700, 1100))  # 6 MB: several reads, sent from its own memory
+    value = {
+        "big": big,
+        "strided": big[::3, ::7],  # not contiguous: made contiguous before it is sent
+        "big_endian": np.arange(5, dtype=">i4"),
+        "bool": rng.random(70_000) > 0.5,
+        "empty": np.zeros((0, 3), dtype=np.float32),
+        "scalar": np.float16(2.5),
+        "zero_d": np.array(7, dtype=np.uint8),
+        "bf16": torch.randn(300, 300).to(torch.bfloat16),
+        "fp8": torch.randn(64).to(torch.float8_e4m3fn),
+        "transposed": torch.arange(12.0).reshape(3, 4).T,
+        "empty_tensor": torch.zeros(0, 2),
+    }
+    parts = wire.frame({"value": value})
+    assert any(np.shares_memory(np.asarray(part), big) for part in parts[1:])  # not a copy
+    left, right = socket.socketpair()
+    sender = threading.Thread(target=wire.send, args=(left, parts))
+    sender.start()
+    back = wire.receive(right)["value"]
+    sender.join()
+    left.close()
+    right.close()
+    for key in ("big", "strided", "big_endian", "bool", "empty", "zero_d"):
+        expected = value[key]
+        assert back[key].dtype == expected.dtype and back[key].shape == expected.shape, key
+        assert back[key].tobytes() == np.ascontiguousarray(expected).tobytes(), key
+        assert back[key].flags.writeable and back[key].flags.owndata, key
+    assert type(back["scalar"]) is np.float16 and back["scalar"] == np.float16(2.5)
+    for key in ("bf16", "fp8", "transposed", "empty_tensor"):
+        expected = value[key].contiguous()
+        assert back[key].dtype == expected.dtype and back[key].shape == expected.shape, key
+        assert back[key].is_contiguous() and back[key]._base is None, key
+        assert torch.equal(back[key].view(torch.uint8), expected.view(torch.uint8)), key
+    assert wire.pack({"value": value}) == b"".join(parts)
+
+
 @pytest.mark.parametrize(
     "value",
     [

@@ -160,7 +160,7 @@ class Connection:
         if not self.alive:
             raise WorkerEnded("the submission's process had already ended")
         try:
-            frame = wire.pack(message, wire.Encoder(_ref_of))
+            frame = wire.frame(message, wire.Encoder(_ref_of))
         except wire.WireError as error:
             raise TypeError(f"cannot send this value to the submission: {error}") from None
         try:

@@ -9,6 +9,8 @@ Only plain data crosses, in a format this module parses itself (never ``pickle``
 
 A message is one frame: an 8-byte length, a JSON header and the raw bytes of the arrays it
 holds. Every frame, array and nesting level is checked against limits before it is used.
+Arrays cross without intermediate copies: the sender hands the socket views of their memory,
+the receiver reads a frame into one buffer and copies each array out of it once.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import numpy as np
 MAX_FRAME_BYTES = 512 * 2**20
 MAX_DEPTH = 32
 HEADER = struct.Struct("!Q")
+COALESCE_BYTES = 64 * 2**10  # smaller parts of a frame are joined and sent in one call
+READ_BYTES = 4 * 2**20  # the most one receive call asks for
 NUMPY_KINDS = "biufc"  # bool, signed, unsigned, float, complex
 TORCH_DTYPES = (
     "float64", "float32", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8",
@@ -70,11 +74,13 @@ class Encoder:
     """
 
     def __init__(self, to_ref: Callable[[Any], Ref] | None = None) -> None:
-        self.buffers: list[bytes] = []
+        self.buffers: list[memoryview] = []  # views of the arrays' own memory, not copies
         self.to_ref = to_ref
 
-    def _buffer(self, data: bytes) -> int:
-        self.buffers.append(data)
+    def _buffer(self, data: np.ndarray) -> int:
+        """Hold the bytes of a C-contiguous array (a view: the array must not change before
+        the frame is sent); returns the buffer's index."""
+        self.buffers.append(memoryview(data.reshape(-1).view(np.uint8)))
         return len(self.buffers) - 1
 
     def encode(self, value: Any, depth: int = 0) -> Any:
@@ -93,7 +99,7 @@ class Encoder:
             return {
                 "ndarray" if isinstance(value, np.ndarray) else "npscalar": array.dtype.str,
                 "shape": list(array.shape),
-                "data": self._buffer(array.tobytes()),
+                "data": self._buffer(array),
             }
         tensor = _as_tensor(value)
         if tensor is not None:
@@ -157,9 +163,8 @@ def _as_tensor(value: Any):
         name = str(tensor.dtype).removeprefix("torch.")
         if name not in TORCH_DTYPES:
             raise WireError(f"tensors of dtype {name} cannot be sent")
-        raw = tensor.reshape(-1).view(torch.uint8) if tensor.numel() else None
-        data = raw.numpy().tobytes() if raw is not None else b""
-        return {"tensor": name, "shape": list(tensor.shape), "data": encoder._buffer(data)}
+        raw = tensor.reshape(-1).view(torch.uint8).numpy() if tensor.numel() else np.empty(0)
+        return {"tensor": name, "shape": list(tensor.shape), "data": encoder._buffer(raw)}
 
     return step
 
@@ -167,11 +172,11 @@ def _as_tensor(value: Any):
 class Decoder:
     """Rebuilds values from a JSON tree and its buffers; ``from_ref`` maps references."""
 
-    def __init__(self, buffers: list[bytes], from_ref: Callable[[Ref], Any] | None = None):
-        self.buffers = buffers
+    def __init__(self, buffers: list[memoryview], from_ref: Callable[[Ref], Any] | None = None):
+        self.buffers = buffers  # byte views into the received frame
         self.from_ref = from_ref
 
-    def _data(self, index: Any) -> bytes:
+    def _data(self, index: Any) -> memoryview:
         if not isinstance(index, int) or not 0 <= index < len(self.buffers):
             raise WireError("an array refers to missing data")
         return self.buffers[index]
@@ -245,7 +250,7 @@ def _shape(value: Any) -> tuple[int, ...]:
     return tuple(value)
 
 
-def _decode_tensor(tree: dict, data: bytes):
+def _decode_tensor(tree: dict, data: memoryview):
     import torch
 
     name = str(tree["tensor"])
@@ -256,10 +261,10 @@ def _decode_tensor(tree: dict, data: bytes):
     itemsize = torch.empty((), dtype=dtype).element_size()
     if len(data) != itemsize * math.prod(shape):
         raise WireError("tensor data does not match its shape")
-    if not data:
-        return torch.empty(shape, dtype=dtype)
-    raw = torch.frombuffer(bytearray(data), dtype=torch.uint8)
-    return raw.view(dtype).reshape(shape).clone()
+    tensor = torch.empty(shape, dtype=dtype)
+    if len(data):  # one copy, into the tensor's own memory
+        tensor.reshape(-1).view(torch.uint8).numpy()[:] = np.frombuffer(data, dtype=np.uint8)
+    return tensor
 
 
 def _decode_dataclass(tree: dict, decode: Callable[[Any], Any]):
@@ -285,32 +290,40 @@ def source_key(source: str) -> str:
     return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
-def pack(message: dict, encoder: Encoder | None = None) -> bytes:
-    """One frame: length, JSON header (with the buffers' sizes), then the buffers."""
+def frame(message: dict, encoder: Encoder | None = None) -> list[bytes | memoryview]:
+    """One frame, in parts for ``send``: the length, the JSON header (with the buffers' sizes),
+    then views of the arrays' bytes."""
     encoder = encoder or Encoder()
     body = encoder.encode(message)
-    header = json.dumps(
-        {"body": body, "sizes": [len(b) for b in encoder.buffers]}, allow_nan=False
-    ).encode()
-    payload = b"".join([struct.pack("!I", len(header)), header, *encoder.buffers])
-    if len(payload) > MAX_FRAME_BYTES:
-        raise WireError(f"a message of {len(payload) // 2**20} MB is too large to send")
-    return HEADER.pack(len(payload)) + payload
+    sizes = [len(b) for b in encoder.buffers]
+    header = json.dumps({"body": body, "sizes": sizes}, allow_nan=False).encode()
+    size = 4 + len(header) + sum(sizes)
+    if size > MAX_FRAME_BYTES:
+        raise WireError(f"a message of {size // 2**20} MB is too large to send")
+    return [HEADER.pack(size) + struct.pack("!I", len(header)) + header, *encoder.buffers]
 
 
-def unpack(payload: bytes, from_ref: Callable[[Ref], Any] | None = None) -> Any:
+def pack(message: dict, encoder: Encoder | None = None) -> bytes:
+    """One frame as bytes: length, JSON header, then the buffers."""
+    return b"".join(frame(message, encoder))
+
+
+def unpack(
+    payload: bytes | bytearray | memoryview, from_ref: Callable[[Ref], Any] | None = None
+) -> Any:
     """The message in one frame's payload (without its length prefix)."""
     try:
-        (size,) = struct.unpack_from("!I", payload)
-        header = json.loads(payload[4 : 4 + size])
+        view = memoryview(payload).cast("B")
+        (size,) = struct.unpack_from("!I", view)
+        header = json.loads(bytes(view[4 : 4 + size]))
         sizes = header["sizes"]
         if not isinstance(sizes, list) or not all(isinstance(n, int) and n >= 0 for n in sizes):
             raise WireError("malformed frame")
         buffers, offset = [], 4 + size
         for n in sizes:
-            buffers.append(payload[offset : offset + n])
+            buffers.append(view[offset : offset + n])
             offset += n
-        if offset != len(payload):
+        if offset != len(view):
             raise WireError("malformed frame")
         return Decoder(buffers, from_ref).decode(header["body"])
     except WireError:
@@ -319,26 +332,39 @@ def unpack(payload: bytes, from_ref: Callable[[Ref], Any] | None = None) -> Any:
         raise WireError(f"malformed frame ({type(error).__name__})") from None
 
 
-def send(sock: socket.socket, frame: bytes) -> None:
-    """Send one packed frame."""
+def send(sock: socket.socket, frame: bytes | list[bytes | memoryview]) -> None:
+    """Send one frame (``pack``'s bytes, or ``frame``'s parts); large arrays go from their own
+    memory, small parts are joined first."""
+    parts = [frame] if isinstance(frame, bytes | bytearray) else frame
     try:
-        sock.sendall(frame)
+        small: list[bytes | memoryview] = []
+        for part in parts:
+            if len(part) < COALESCE_BYTES:
+                small.append(part)
+                continue
+            if small:
+                sock.sendall(b"".join(small))
+                small = []
+            sock.sendall(part)
+        if small:
+            sock.sendall(b"".join(small))
     except OSError as error:
         raise Closed(str(error)) from None
 
 
-def _read_exactly(sock: socket.socket, size: int) -> bytes:
-    chunks, left = [], size
-    while left:
+def _read_exactly(sock: socket.socket, size: int) -> bytearray:
+    """``size`` bytes from ``sock``, read into one buffer."""
+    buffer = bytearray(size)
+    view, got = memoryview(buffer), 0
+    while got < size:
         try:
-            chunk = sock.recv(min(left, 1 << 22))
+            count = sock.recv_into(view[got:], min(size - got, READ_BYTES))
         except OSError as error:
             raise Closed(str(error)) from None
-        if not chunk:
+        if not count:
             raise Closed("the connection was closed")
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
+        got += count
+    return buffer
 
 
 def receive(sock: socket.socket, from_ref: Callable[[Ref], Any] | None = None) -> Any:

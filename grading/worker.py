@@ -437,12 +437,12 @@ def serve(sock: socket.socket, cpu_s: int = 0) -> None:
         except BaseException as error:  # a scenario or a bad request failed outside a call
             reply = {"raised": worker.describe(error)}
         try:
-            frame = wire.pack(reply, wire.Encoder(worker.to_ref))
+            frame = wire.frame(reply, wire.Encoder(worker.to_ref))
         except wire.WireError as error:
             text = f"returned a value that cannot be graded: {error}"
-            frame = wire.pack({"raised": {"type": "WireError", "builtin": False, "message": text}})
+            frame = wire.frame({"raised": {"type": "WireError", "builtin": False, "message": text}})
         except BaseException as error:
-            frame = wire.pack({"raised": worker.describe(error)})
+            frame = wire.frame({"raised": worker.describe(error)})
         try:
             wire.send(sock, frame)
         except wire.Closed:
