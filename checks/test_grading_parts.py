@@ -125,14 +125,19 @@ def test_wire_keeps_types_shapes_and_bits():
     assert back["f"] == FP16
 
 
-def test_wire_sends_large_and_odd_arrays_over_a_socket_bit_for_bit():
+@pytest.mark.parametrize("first_read", [None, 4096])
+def test_wire_sends_large_and_odd_arrays_over_a_socket_bit_for_bit(first_read, monkeypatch):
     """Arrays leave from their own memory and arrive in one read buffer: check the bytes that
-    cross a real socket, for sizes above the socket's buffer and for unusual layouts."""
+    cross a real socket, for sizes above the socket's buffer and for unusual layouts (and with
+    a small first read buffer, so that it grows while the frame arrives)."""
     import socket
     import threading
 
     import numpy as np
     import torch
+
+    if first_read is not None:
+        monkeypatch.setattr(wire, "FIRST_READ_BYTES", first_read)
 
     rng = np.random.default_rng(0)
     big = rng.standard_normal((700, 1100))  # 6 MB: several reads, sent from its own memory
@@ -170,6 +175,18 @@ def test_wire_sends_large_and_odd_arrays_over_a_socket_bit_for_bit():
         assert back[key].is_contiguous() and back[key]._base is None, key
         assert torch.equal(back[key].view(torch.uint8), expected.view(torch.uint8)), key
     assert wire.pack({"value": value}) == b"".join(parts)
+
+
+def test_wire_reports_a_frame_cut_short():
+    """A peer that announces more than it sends, then goes, is a closed connection."""
+    import socket
+
+    left, right = socket.socketpair()
+    left.sendall(wire.HEADER.pack(10 * 2**20) + b"x" * 1000)
+    left.close()
+    with pytest.raises(wire.Closed):
+        wire.receive(right)
+    right.close()
 
 
 @pytest.mark.parametrize(

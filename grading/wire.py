@@ -31,7 +31,7 @@ MAX_FRAME_BYTES = 512 * 2**20
 MAX_DEPTH = 32
 HEADER = struct.Struct("!Q")
 COALESCE_BYTES = 64 * 2**10  # smaller parts of a frame are joined and sent in one call
-READ_BYTES = 4 * 2**20  # the most one receive call asks for
+FIRST_READ_BYTES = 16 * 2**20  # a frame buffer starts at most this large
 NUMPY_KINDS = "biufc"  # bool, signed, unsigned, float, complex
 TORCH_DTYPES = (
     "float64", "float32", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8",
@@ -353,17 +353,24 @@ def send(sock: socket.socket, frame: bytes | list[bytes | memoryview]) -> None:
 
 
 def _read_exactly(sock: socket.socket, size: int) -> bytearray:
-    """``size`` bytes from ``sock``, read into one buffer."""
-    buffer = bytearray(size)
-    view, got = memoryview(buffer), 0
+    """``size`` bytes from ``sock``, read into one buffer.
+
+    Above ``FIRST_READ_BYTES`` the buffer doubles as the data arrives, so a peer that announces
+    a large frame and sends little of it costs little memory.
+    """
+    buffer = bytearray(min(size, FIRST_READ_BYTES))
+    got = 0
     while got < size:
+        if got == len(buffer):
+            buffer *= 2  # the copied half is overwritten by what arrives next
         try:
-            count = sock.recv_into(view[got:], min(size - got, READ_BYTES))
+            count = sock.recv_into(memoryview(buffer)[got:], min(size, len(buffer)) - got)
         except OSError as error:
             raise Closed(str(error)) from None
         if not count:
             raise Closed("the connection was closed")
         got += count
+    del buffer[size:]
     return buffer
 
 
