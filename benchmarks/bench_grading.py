@@ -10,6 +10,13 @@ Times, with ``python -m grading.autograde`` from command start to written report
    costs the per-test time limit, 2 s here, on each test of its exercise).
 
 Prints submissions per minute for each batch.
+
+With ``--against REF`` (a commit, branch or tag) it compares this version with REF instead: on a
+machine whose speed drifts (shared or virtual), rates taken minutes apart differ by more than
+most changes. Both versions then grade their own batch of N correct submissions *at the same
+time*, with one worker each, in ``--rounds`` rounds; each round reports both rates and their
+ratio, which the drift affects alike. REF is checked out in a temporary git worktree and runs
+with this environment's packages.
 """
 
 from __future__ import annotations
@@ -36,9 +43,10 @@ BROKEN = {
 }
 
 
-def make_submission(folder: Path, kind: str, rng: random.Random) -> None:
-    """A submission of ``kind``: correct, mutant, stubs, loop, or a key of ``BROKEN``."""
-    shutil.copytree(ROOT / "solutions", folder, ignore=shutil.ignore_patterns("__pycache__"))
+def make_submission(folder: Path, kind: str, rng: random.Random, root: Path = ROOT) -> None:
+    """A submission of ``kind``: correct, mutant, stubs, loop, or a key of ``BROKEN``; made
+    from ``root``'s solutions."""
+    shutil.copytree(root / "solutions", folder, ignore=shutil.ignore_patterns("__pycache__"))
     for path in folder.glob("*.py"):  # every learner's files differ, if only by a comment
         path.write_text(f"# {folder.name}\n{path.read_text()}")
     topic = rng.choice(graded_topics())
@@ -65,15 +73,67 @@ def kinds(n: int) -> list[str]:
     return mix
 
 
-def grade(paths: list[Path], out: Path, workers: int, timeout: float) -> float:
-    """Run the grader on ``paths``; returns the wall time in seconds."""
-    command = [
+def grade_command(paths: list[Path], out: Path, workers: int, timeout: float) -> list[str]:
+    """The command line that grades ``paths`` into ``out``."""
+    return [
         sys.executable, "-m", "grading.autograde", *map(str, paths), "--out", str(out),
         "--workers", str(workers), "--timeout", f"{timeout:g}", "--quiet",
     ]  # fmt: skip
+
+
+def grade(paths: list[Path], out: Path, workers: int, timeout: float) -> float:
+    """Run the grader on ``paths``; returns the wall time in seconds."""
     start = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, check=True)
+    subprocess.run(grade_command(paths, out, workers, timeout), cwd=ROOT, check=True)
     return time.perf_counter() - start
+
+
+def grade_together(trees: dict[str, Path], folder: Path, n: int, timeout: float) -> dict:
+    """Each tree grades its own N correct submissions with one worker, all trees at once;
+    returns each tree's rate in submissions per minute."""
+    rng, processes = random.Random(0), {}
+    for name, tree in trees.items():
+        for i in range(n):
+            make_submission(folder / name / "batch" / f"{i:03d}-correct", "correct", rng, tree)
+    for name, tree in trees.items():
+        command = grade_command([folder / name / "batch"], folder / name / "out", 1, timeout)
+        processes[name] = (subprocess.Popen(command, cwd=tree), time.perf_counter())
+    rates = {}
+    for name, (process, start) in processes.items():
+        if process.wait() != 0:
+            raise SystemExit(f"grading with {name} failed (exit code {process.returncode})")
+        rates[name] = 60 * n / (time.perf_counter() - start)
+    for name in trees:
+        shutil.rmtree(folder / name)
+    return rates
+
+
+def compare(reference: str, n: int, rounds: int, timeout: float) -> None:
+    """Print, for each round, this version's rate and REF's, graded at the same time."""
+    with tempfile.TemporaryDirectory() as scratch:
+        tree = Path(scratch) / "reference"
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", "--quiet", str(tree), reference],
+            cwd=ROOT,
+            check=True,
+        )
+        try:
+            for round_number in range(rounds):
+                trees = {"this version": ROOT, reference: tree}
+                if round_number % 2:  # the other one starts first
+                    trees = dict(reversed(list(trees.items())))
+                rates = grade_together(trees, Path(scratch) / "batches", n, timeout)
+                ratio = rates["this version"] / rates[reference]
+                print(
+                    f"round {round_number + 1}: this version {rates['this version']:.1f}, "
+                    f"{reference} {rates[reference]:.1f} correct submissions per minute "
+                    f"(one worker each, both at once): ratio {ratio:.3f}",
+                    flush=True,
+                )
+        finally:
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False
+            )
 
 
 def batch_rate(folder: Path, mix: list[str], args: argparse.Namespace, rng) -> str:
@@ -97,7 +157,14 @@ def main() -> int:
     parser.add_argument(
         "--mix", choices=("correct", "mixed", "both"), default="both", help="which batches"
     )
+    parser.add_argument(
+        "--against", metavar="REF", help="compare with this commit, both grading at once"
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of --against (default 2)")
     args = parser.parse_args()
+    if args.against:
+        compare(args.against, args.n, args.rounds, args.timeout)
+        return 0
     rng = random.Random(0)
     with tempfile.TemporaryDirectory() as scratch:
         one_folder = Path(scratch) / "one"
