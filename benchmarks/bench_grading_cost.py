@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import collections
-import shutil
+import random
 import sys
 import tempfile
 import time
@@ -26,19 +26,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_grading import make_submission  # noqa: E402  (this folder is on sys.path)
+
 from grading.isolation import BatchGrader, Job, read_sources  # noqa: E402
 
 
 def correct_submissions(folder: Path, n: int) -> list[Path]:
-    """N copies of solutions/, each file with a header line of its own."""
-    paths = []
+    """N correct submissions, as ``bench_grading.py`` makes them."""
+    rng = random.Random(0)
     for i in range(n):
-        path = folder / f"{i:03d}-correct"
-        shutil.copytree(ROOT / "solutions", path, ignore=shutil.ignore_patterns("__pycache__"))
-        for source in path.glob("*.py"):
-            source.write_text(f"# {path.name}\n{source.read_text()}")
-        paths.append(path)
-    return paths
+        make_submission(folder / f"{i:03d}-correct", "correct", rng)
+    return sorted(folder.iterdir())
 
 
 def grade_one(grader: BatchGrader, path: Path) -> tuple[float, dict[str, float], int]:
